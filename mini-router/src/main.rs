@@ -1,0 +1,7 @@
+//! mini-router: an interactive BGP router. Not implemented yet: it refuses to start rather
+//! than pretend to work.
+
+fn main() -> std::process::ExitCode {
+    eprintln!("mini-router: not implemented yet in this build of ferrolb");
+    std::process::ExitCode::FAILURE
+}
