@@ -4,4 +4,6 @@
 //! No Kubernetes and no CLI live here: the `speaker` and `mini-router` binaries build on
 //! this crate's public API.
 
+pub mod fsm;
+pub mod md5;
 pub mod packet;

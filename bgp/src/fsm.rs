@@ -1,0 +1,913 @@
+//! The BGP finite state machine of RFC 4271 §8, sans I/O.
+//!
+//! The machine owns no socket and no timer: the session task feeds it [`Input`]s (with the
+//! current time) and carries out the [`Action`]s it returns — connect, send, close, report.
+//! Timers are deadlines the machine keeps; the task sleeps until [`Fsm::next_deadline`] and
+//! then calls [`Fsm::poll_timers`]. Every transition is therefore a plain unit test.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use crate::packet::message::AS_TRANS;
+use crate::packet::notification::{self, cease, open};
+use crate::packet::{AfiSafi, Capability, Family, Message, Notification, Open, Update};
+
+/// The six session states of RFC 4271 §8.2.2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SessionState {
+    /// Refusing connections; nothing happens until started.
+    Idle,
+    /// Waiting for an outgoing TCP connection to complete.
+    Connect,
+    /// Waiting for the peer to connect (or for ConnectRetry to try again).
+    Active,
+    /// OPEN sent, waiting for the peer's OPEN.
+    OpenSent,
+    /// OPENs exchanged, waiting for the peer's KEEPALIVE.
+    OpenConfirm,
+    /// Routes are exchanged.
+    Established,
+}
+
+impl fmt::Display for SessionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SessionState::Idle => "Idle",
+            SessionState::Connect => "Connect",
+            SessionState::Active => "Active",
+            SessionState::OpenSent => "OpenSent",
+            SessionState::OpenConfirm => "OpenConfirm",
+            SessionState::Established => "Established",
+        })
+    }
+}
+
+/// Which AS a peer must announce in its OPEN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RemoteAs {
+    /// Exactly this AS.
+    Asn(u32),
+    /// Our own AS (iBGP), as FRR's `remote-as internal`.
+    Internal,
+    /// Any AS but ours (eBGP), as FRR's `remote-as external`.
+    External,
+}
+
+impl RemoteAs {
+    /// Whether `asn` is acceptable for this setting, given our `local_as`.
+    pub fn accepts(self, asn: u32, local_as: u32) -> bool {
+        match self {
+            RemoteAs::Asn(expected) => asn == expected,
+            RemoteAs::Internal => asn == local_as,
+            RemoteAs::External => asn != local_as,
+        }
+    }
+}
+
+impl fmt::Display for RemoteAs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RemoteAs::Asn(asn) => write!(f, "{asn}"),
+            RemoteAs::Internal => f.write_str("internal"),
+            RemoteAs::External => f.write_str("external"),
+        }
+    }
+}
+
+/// What the machine needs to know about the session it runs.
+#[derive(Debug, Clone)]
+pub struct FsmConfig {
+    /// Our AS.
+    pub local_as: u32,
+    /// Our BGP identifier.
+    pub router_id: Ipv4Addr,
+    /// The AS the peer must have.
+    pub remote_as: RemoteAs,
+    /// Hold time we propose (0 = no keepalives, else at least 3).
+    pub hold_time: u16,
+    /// Keepalive interval; `None` = a third of the negotiated hold time.
+    pub keepalive: Option<u16>,
+    /// Time between connection attempts.
+    pub connect_retry: Duration,
+    /// Never connect; only accept.
+    pub passive: bool,
+    /// Families we offer.
+    pub families: Vec<Family>,
+}
+
+/// Timers of RFC 4271 §10 that the machine keeps as deadlines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Timer {
+    /// ConnectRetryTimer.
+    ConnectRetry,
+    /// HoldTimer.
+    Hold,
+    /// KeepaliveTimer.
+    Keepalive,
+}
+
+/// An event fed to the machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// Start the session (ManualStart, or ManualStart_with_PassiveTcpEstablishment).
+    Start,
+    /// Stop the session, telling the peer why with a Cease subcode (ManualStop).
+    Stop {
+        /// Cease subcode sent to the peer if a connection is open.
+        subcode: u8,
+    },
+    /// A TCP connection to or from the peer is ready for the BGP handshake.
+    Connected,
+    /// The connection attempt failed or the connection was closed.
+    ConnectionLost,
+    /// A decoded message arrived.
+    Message(Message),
+    /// The bytes from the peer could not be decoded: send this NOTIFICATION and close.
+    DecodeError(Notification),
+}
+
+/// Something the session task must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Open an outgoing TCP connection.
+    Connect,
+    /// Send a message on the connection.
+    Send(Message),
+    /// Close the TCP connection (after sending anything queued before).
+    Close,
+    /// The state changed.
+    StateChange {
+        /// Previous state.
+        from: SessionState,
+        /// New state.
+        to: SessionState,
+    },
+    /// The session reached Established with these negotiated parameters.
+    Up(Negotiated),
+    /// An Established session ended, or an attempt failed after the OPEN exchange began.
+    Down(DownReason),
+    /// Routes to apply to the Adj-RIB-In.
+    Update(Update),
+    /// The peer asked for our routes again.
+    RouteRefresh(AfiSafi),
+}
+
+/// Why a session went down, for logs, events and `show ip bgp neighbors` ("Last reset").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DownReason {
+    /// The peer sent a NOTIFICATION.
+    NotificationReceived(Notification),
+    /// We sent a NOTIFICATION (decode error, bad OPEN, max-prefix, ...).
+    NotificationSent(Notification),
+    /// No message from the peer within the hold time.
+    HoldTimerExpired,
+    /// The TCP connection closed or failed.
+    ConnectionClosed,
+    /// Stopped by configuration or command.
+    AdminStop,
+}
+
+impl fmt::Display for DownReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DownReason::NotificationReceived(n) => write!(f, "NOTIFICATION received: {n}"),
+            DownReason::NotificationSent(n) => write!(f, "NOTIFICATION sent: {n}"),
+            DownReason::HoldTimerExpired => f.write_str("Hold Timer Expired"),
+            DownReason::ConnectionClosed => f.write_str("Connection closed"),
+            DownReason::AdminStop => f.write_str("Administratively stopped"),
+        }
+    }
+}
+
+/// What both sides agreed on in the OPEN exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Negotiated {
+    /// The peer's AS.
+    pub peer_as: u32,
+    /// The peer's BGP identifier.
+    pub peer_id: Ipv4Addr,
+    /// Hold time in effect (0 = none).
+    pub hold_time: u16,
+    /// Keepalive interval in effect (0 = none).
+    pub keepalive: u16,
+    /// Both sides support 4-octet AS numbers.
+    pub four_octet_as: bool,
+    /// Families both sides offered.
+    pub families: Vec<Family>,
+    /// The peer supports ROUTE-REFRESH.
+    pub route_refresh: bool,
+    /// The peer's OPEN, as received (for `show ip bgp neighbors`).
+    pub peer_open: Open,
+}
+
+/// Hold time used while waiting for the peer's OPEN (RFC 4271 §8.2.2: "a large value").
+const OPEN_HOLD_TIME: Duration = Duration::from_secs(240);
+
+/// The session state machine of one peer.
+#[derive(Debug)]
+pub struct Fsm {
+    config: FsmConfig,
+    state: SessionState,
+    connect_retry_at: Option<Instant>,
+    hold_at: Option<Instant>,
+    keepalive_at: Option<Instant>,
+    negotiated: Option<Negotiated>,
+    /// Hold time while OpenConfirm/Established (None until negotiated).
+    hold: Option<Duration>,
+    keepalive: Option<Duration>,
+}
+
+impl Fsm {
+    /// A machine in Idle.
+    pub fn new(config: FsmConfig) -> Self {
+        Fsm {
+            config,
+            state: SessionState::Idle,
+            connect_retry_at: None,
+            hold_at: None,
+            keepalive_at: None,
+            negotiated: None,
+            hold: None,
+            keepalive: None,
+        }
+    }
+
+    /// The current state.
+    pub fn state(&self) -> SessionState {
+        self.state
+    }
+
+    /// The parameters negotiated with the peer, once the OPENs were exchanged.
+    pub fn negotiated(&self) -> Option<&Negotiated> {
+        self.negotiated.as_ref()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &FsmConfig {
+        &self.config
+    }
+
+    /// The earliest pending timer deadline.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        [self.connect_retry_at, self.hold_at, self.keepalive_at]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Fires every timer whose deadline is at or before `now`.
+    pub fn poll_timers(&mut self, now: Instant) -> Vec<Action> {
+        let mut actions = Vec::new();
+        if self.hold_at.is_some_and(|t| t <= now) {
+            self.hold_at = None;
+            self.hold_timer_expired(now, &mut actions);
+        }
+        if self.keepalive_at.is_some_and(|t| t <= now) {
+            self.keepalive_at = self.keepalive.map(|k| now + k);
+            if matches!(
+                self.state,
+                SessionState::OpenConfirm | SessionState::Established
+            ) {
+                actions.push(Action::Send(Message::Keepalive));
+            }
+        }
+        if self.connect_retry_at.is_some_and(|t| t <= now) {
+            self.connect_retry_at = None;
+            self.connect_retry_expired(now, &mut actions);
+        }
+        actions
+    }
+
+    /// Handles one input at time `now`.
+    pub fn handle(&mut self, input: Input, now: Instant) -> Vec<Action> {
+        let mut actions = Vec::new();
+        match input {
+            Input::Start => self.start(now, &mut actions),
+            Input::Stop { subcode } => {
+                if self.has_connection() {
+                    let n = Notification::new(notification::CEASE, subcode);
+                    actions.push(Action::Send(Message::Notification(n)));
+                }
+                self.to_idle(DownReason::AdminStop, &mut actions);
+                self.connect_retry_at = None;
+            }
+            Input::Connected => self.connected(now, &mut actions),
+            Input::ConnectionLost => self.connection_lost(now, &mut actions),
+            Input::Message(message) => self.message(message, now, &mut actions),
+            Input::DecodeError(n) => self.fail_with(n, now, &mut actions),
+        }
+        actions
+    }
+
+    /// Whether a TCP connection exists in the current state.
+    fn has_connection(&self) -> bool {
+        matches!(
+            self.state,
+            SessionState::OpenSent | SessionState::OpenConfirm | SessionState::Established
+        )
+    }
+
+    fn set_state(&mut self, to: SessionState, actions: &mut Vec<Action>) {
+        if self.state != to {
+            actions.push(Action::StateChange {
+                from: self.state,
+                to,
+            });
+            self.state = to;
+        }
+    }
+
+    fn start(&mut self, now: Instant, actions: &mut Vec<Action>) {
+        if self.state != SessionState::Idle {
+            return;
+        }
+        if self.config.passive {
+            self.set_state(SessionState::Active, actions);
+        } else {
+            self.set_state(SessionState::Connect, actions);
+            actions.push(Action::Connect);
+        }
+        self.connect_retry_at = Some(now + self.config.connect_retry);
+    }
+
+    fn connect_retry_expired(&mut self, now: Instant, actions: &mut Vec<Action>) {
+        match self.state {
+            SessionState::Connect | SessionState::Active => {
+                self.connect_retry_at = Some(now + self.config.connect_retry);
+                if !self.config.passive {
+                    actions.push(Action::Close);
+                    self.set_state(SessionState::Connect, actions);
+                    actions.push(Action::Connect);
+                }
+            }
+            SessionState::Idle => self.start(now, actions),
+            _ => {}
+        }
+    }
+
+    fn hold_timer_expired(&mut self, now: Instant, actions: &mut Vec<Action>) {
+        if self.has_connection() {
+            let n = Notification::new(notification::HOLD_TIMER_EXPIRED, 0);
+            actions.push(Action::Send(Message::Notification(n)));
+            self.to_idle(DownReason::HoldTimerExpired, actions);
+            self.schedule_restart(now);
+        }
+    }
+
+    fn connected(&mut self, now: Instant, actions: &mut Vec<Action>) {
+        match self.state {
+            SessionState::Connect | SessionState::Active => {
+                self.connect_retry_at = None;
+                actions.push(Action::Send(Message::Open(self.our_open())));
+                self.hold_at = Some(now + OPEN_HOLD_TIME);
+                self.set_state(SessionState::OpenSent, actions);
+            }
+            // A connection arriving in any other state is the session task's business
+            // (collision detection); the machine itself ignores it.
+            _ => {}
+        }
+    }
+
+    fn connection_lost(&mut self, now: Instant, actions: &mut Vec<Action>) {
+        match self.state {
+            SessionState::Idle => {}
+            SessionState::Connect => {
+                // Stay in Connect; ConnectRetry expiry tries again. Passive peers wait in Active.
+                actions.push(Action::Close);
+                self.set_state(SessionState::Active, actions);
+                if self.connect_retry_at.is_none() {
+                    self.connect_retry_at = Some(now + self.config.connect_retry);
+                }
+            }
+            SessionState::Active => {}
+            SessionState::OpenSent => {
+                // RFC 4271: TcpConnectionFails in OpenSent -> Active, restart ConnectRetry.
+                actions.push(Action::Close);
+                self.clear_session_timers();
+                self.negotiated = None;
+                self.set_state(SessionState::Active, actions);
+                self.connect_retry_at = Some(now + self.config.connect_retry);
+            }
+            SessionState::OpenConfirm | SessionState::Established => {
+                self.to_idle(DownReason::ConnectionClosed, actions);
+                self.schedule_restart(now);
+            }
+        }
+    }
+
+    /// Sends `n`, closes and goes to Idle; the session restarts after ConnectRetry.
+    fn fail_with(&mut self, n: Notification, now: Instant, actions: &mut Vec<Action>) {
+        if self.state == SessionState::Idle {
+            return;
+        }
+        actions.push(Action::Send(Message::Notification(n.clone())));
+        self.to_idle(DownReason::NotificationSent(n), actions);
+        self.schedule_restart(now);
+    }
+
+    fn schedule_restart(&mut self, now: Instant) {
+        self.connect_retry_at = Some(now + self.config.connect_retry);
+    }
+
+    fn clear_session_timers(&mut self) {
+        self.hold_at = None;
+        self.keepalive_at = None;
+        self.hold = None;
+        self.keepalive = None;
+    }
+
+    /// Closes any connection and goes to Idle, reporting `reason` when a session (or the OPEN
+    /// exchange) was under way.
+    fn to_idle(&mut self, reason: DownReason, actions: &mut Vec<Action>) {
+        let had_session = self.has_connection();
+        if self.state != SessionState::Idle {
+            actions.push(Action::Close);
+        }
+        self.clear_session_timers();
+        self.negotiated = None;
+        self.set_state(SessionState::Idle, actions);
+        if had_session {
+            actions.push(Action::Down(reason));
+        }
+    }
+
+    fn message(&mut self, message: Message, now: Instant, actions: &mut Vec<Action>) {
+        if let Message::Notification(n) = message {
+            if self.state != SessionState::Idle {
+                let had_session = self.has_connection();
+                self.to_idle(DownReason::NotificationReceived(n.clone()), actions);
+                if !had_session {
+                    actions.push(Action::Down(DownReason::NotificationReceived(n)));
+                }
+                self.schedule_restart(now);
+            }
+            return;
+        }
+        match (self.state, message) {
+            (SessionState::OpenSent, Message::Open(open)) => match self.check_open(&open) {
+                Ok(negotiated) => {
+                    let hold = Duration::from_secs(u64::from(negotiated.hold_time));
+                    let keepalive = Duration::from_secs(u64::from(negotiated.keepalive));
+                    self.hold = (negotiated.hold_time > 0).then_some(hold);
+                    self.keepalive = (negotiated.keepalive > 0).then_some(keepalive);
+                    self.hold_at = self.hold.map(|h| now + h);
+                    self.keepalive_at = self.keepalive.map(|k| now + k);
+                    self.negotiated = Some(negotiated);
+                    actions.push(Action::Send(Message::Keepalive));
+                    self.set_state(SessionState::OpenConfirm, actions);
+                }
+                Err(n) => self.fail_with(n, now, actions),
+            },
+            (SessionState::OpenConfirm, Message::Keepalive) => {
+                self.restart_hold(now);
+                self.set_state(SessionState::Established, actions);
+                if let Some(negotiated) = self.negotiated.clone() {
+                    actions.push(Action::Up(negotiated));
+                }
+            }
+            (SessionState::Established, Message::Keepalive) => self.restart_hold(now),
+            (SessionState::Established, Message::Update(update)) => {
+                self.restart_hold(now);
+                actions.push(Action::Update(update));
+            }
+            (SessionState::Established, Message::RouteRefresh(rr)) => {
+                self.restart_hold(now);
+                actions.push(Action::RouteRefresh(rr.afi_safi));
+            }
+            (SessionState::Idle | SessionState::Connect | SessionState::Active, _) => {
+                // No connection in these states: a stray message is dropped.
+            }
+            (state, _) => {
+                // Any other message in OpenSent/OpenConfirm/Established is an FSM error
+                // (RFC 4271 §6.6), with the RFC 6608 subcode of the state.
+                let subcode = match state {
+                    SessionState::OpenSent => 1,
+                    SessionState::OpenConfirm => 2,
+                    _ => 3,
+                };
+                let n = Notification::new(notification::FSM_ERROR, subcode);
+                self.fail_with(n, now, actions);
+            }
+        }
+    }
+
+    fn restart_hold(&mut self, now: Instant) {
+        self.hold_at = self.hold.map(|h| now + h);
+    }
+
+    /// Our OPEN message.
+    pub fn our_open(&self) -> Open {
+        let my_as = u16::try_from(self.config.local_as).unwrap_or(AS_TRANS);
+        let mut capabilities: Vec<Capability> = self
+            .config
+            .families
+            .iter()
+            .map(|f| Capability::Multiprotocol(f.afi_safi()))
+            .collect();
+        capabilities.push(Capability::RouteRefresh);
+        capabilities.push(Capability::FourOctetAs(self.config.local_as));
+        Open {
+            version: 4,
+            my_as,
+            hold_time: self.config.hold_time,
+            bgp_id: self.config.router_id,
+            capabilities,
+        }
+    }
+
+    /// Validates the peer's OPEN (RFC 4271 §6.2) and negotiates the session parameters.
+    fn check_open(&self, open: &Open) -> Result<Negotiated, Notification> {
+        let peer_as = open.asn();
+        if !self.config.remote_as.accepts(peer_as, self.config.local_as) {
+            let data = open.my_as.to_be_bytes();
+            return Err(Notification::with_data(
+                notification::OPEN_MESSAGE_ERROR,
+                open::BAD_PEER_AS,
+                data,
+            ));
+        }
+        let ibgp = peer_as == self.config.local_as;
+        if open.bgp_id.is_unspecified() || (ibgp && open.bgp_id == self.config.router_id) {
+            return Err(Notification::with_data(
+                notification::OPEN_MESSAGE_ERROR,
+                open::BAD_BGP_IDENTIFIER,
+                open.bgp_id.octets(),
+            ));
+        }
+        if open.hold_time == 1 || open.hold_time == 2 {
+            return Err(Notification::new(
+                notification::OPEN_MESSAGE_ERROR,
+                open::UNACCEPTABLE_HOLD_TIME,
+            ));
+        }
+        let hold_time = self.config.hold_time.min(open.hold_time);
+        let keepalive = match self.config.keepalive {
+            _ if hold_time == 0 => 0,
+            Some(k) => k.min(hold_time / 3).max(1),
+            None => hold_time / 3,
+        };
+        let offered: Vec<AfiSafi> = open
+            .capabilities
+            .iter()
+            .filter_map(|c| match c {
+                Capability::Multiprotocol(pair) => Some(*pair),
+                _ => None,
+            })
+            .collect();
+        // A peer without any Multiprotocol capability speaks IPv4 unicast only (RFC 4760 §8).
+        let families: Vec<Family> = self
+            .config
+            .families
+            .iter()
+            .copied()
+            .filter(|f| {
+                if offered.is_empty() {
+                    *f == Family::Ipv4Unicast
+                } else {
+                    offered.contains(&f.afi_safi())
+                }
+            })
+            .collect();
+        let four_octet_as = open
+            .capabilities
+            .iter()
+            .any(|c| matches!(c, Capability::FourOctetAs(_)));
+        let route_refresh = open
+            .capabilities
+            .iter()
+            .any(|c| matches!(c, Capability::RouteRefresh));
+        Ok(Negotiated {
+            peer_as,
+            peer_id: open.bgp_id,
+            hold_time,
+            keepalive,
+            four_octet_as,
+            families,
+            route_refresh,
+            peer_open: open.clone(),
+        })
+    }
+
+    /// Collision detection (RFC 4271 §6.8): given the peer's BGP identifier (from the OPEN
+    /// on the second connection), whether the connection the peer initiated should survive.
+    pub fn peer_initiated_wins(&self, peer_id: Ipv4Addr) -> bool {
+        u32::from(self.config.router_id) < u32::from(peer_id)
+    }
+
+    /// Adopts a replacement connection on which our OPEN was already sent and the peer's OPEN
+    /// already received (the winner of a collision): the machine continues as if the
+    /// handshake had happened on it.
+    pub fn adopt_connection(&mut self, peer_open: Open, now: Instant) -> Vec<Action> {
+        let mut actions = Vec::new();
+        self.clear_session_timers();
+        self.negotiated = None;
+        self.connect_retry_at = None;
+        self.state = SessionState::OpenSent;
+        self.hold_at = Some(now + OPEN_HOLD_TIME);
+        self.message(Message::Open(peer_open), now, &mut actions);
+        actions
+    }
+}
+
+/// Cease subcode sent when one of two colliding connections is closed.
+pub const COLLISION_SUBCODE: u8 = cease::CONNECTION_COLLISION;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::packet::notification::{FSM_ERROR, HOLD_TIMER_EXPIRED, OPEN_MESSAGE_ERROR};
+
+    fn config(passive: bool) -> FsmConfig {
+        FsmConfig {
+            local_as: 64512,
+            router_id: Ipv4Addr::new(10, 0, 0, 1),
+            remote_as: RemoteAs::Asn(64512),
+            hold_time: 90,
+            keepalive: None,
+            connect_retry: Duration::from_secs(5),
+            passive,
+            families: vec![Family::Ipv4Unicast],
+        }
+    }
+
+    fn peer_open(asn: u16, id: [u8; 4], hold: u16) -> Open {
+        Open {
+            version: 4,
+            my_as: asn,
+            hold_time: hold,
+            bgp_id: Ipv4Addr::from(id),
+            capabilities: vec![Capability::Multiprotocol(Family::Ipv4Unicast.afi_safi())],
+        }
+    }
+
+    fn sent_notification(actions: &[Action]) -> Option<&Notification> {
+        actions.iter().find_map(|a| match a {
+            Action::Send(Message::Notification(n)) => Some(n),
+            _ => None,
+        })
+    }
+
+    /// Drives a machine to Established and returns it with the time used.
+    fn established() -> (Fsm, Instant) {
+        let now = Instant::now();
+        let mut fsm = Fsm::new(config(false));
+        fsm.handle(Input::Start, now);
+        fsm.handle(Input::Connected, now);
+        fsm.handle(
+            Input::Message(Message::Open(peer_open(64512, [10, 0, 0, 2], 9))),
+            now,
+        );
+        let actions = fsm.handle(Input::Message(Message::Keepalive), now);
+        assert!(actions.iter().any(|a| matches!(a, Action::Up(_))));
+        (fsm, now)
+    }
+
+    #[test]
+    fn start_connects_actively_and_waits_passively() {
+        let now = Instant::now();
+        let mut active = Fsm::new(config(false));
+        let actions = active.handle(Input::Start, now);
+        assert_eq!(active.state(), SessionState::Connect);
+        assert!(actions.contains(&Action::Connect));
+
+        let mut passive = Fsm::new(config(true));
+        let actions = passive.handle(Input::Start, now);
+        assert_eq!(passive.state(), SessionState::Active);
+        assert!(!actions.contains(&Action::Connect));
+    }
+
+    #[test]
+    fn handshake_reaches_established_with_negotiated_hold_time() {
+        let (fsm, _) = established();
+        assert_eq!(fsm.state(), SessionState::Established);
+        let n = fsm.negotiated().unwrap();
+        assert_eq!((n.hold_time, n.keepalive), (9, 3));
+        assert_eq!(n.families, vec![Family::Ipv4Unicast]);
+    }
+
+    #[test]
+    fn connected_sends_open_with_four_octet_as_and_as_trans() {
+        let now = Instant::now();
+        let mut cfg = config(false);
+        cfg.local_as = 4_200_000_000;
+        cfg.remote_as = RemoteAs::External;
+        let mut fsm = Fsm::new(cfg);
+        fsm.handle(Input::Start, now);
+        let actions = fsm.handle(Input::Connected, now);
+        let open = actions
+            .iter()
+            .find_map(|a| match a {
+                Action::Send(Message::Open(o)) => Some(o.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(open.my_as, AS_TRANS);
+        assert!(
+            open.capabilities
+                .contains(&Capability::FourOctetAs(4_200_000_000))
+        );
+        assert_eq!(fsm.state(), SessionState::OpenSent);
+    }
+
+    #[test]
+    fn wrong_peer_as_is_refused_with_2_2() {
+        let now = Instant::now();
+        let mut fsm = Fsm::new(config(false));
+        fsm.handle(Input::Start, now);
+        fsm.handle(Input::Connected, now);
+        let actions = fsm.handle(
+            Input::Message(Message::Open(peer_open(64999, [10, 0, 0, 2], 90))),
+            now,
+        );
+        let n = sent_notification(&actions).unwrap();
+        assert_eq!((n.code, n.subcode), (OPEN_MESSAGE_ERROR, open::BAD_PEER_AS));
+        assert_eq!(fsm.state(), SessionState::Idle);
+        assert!(actions.contains(&Action::Close));
+    }
+
+    #[test]
+    fn ibgp_peer_with_our_router_id_is_refused_with_2_3() {
+        let now = Instant::now();
+        let mut fsm = Fsm::new(config(false));
+        fsm.handle(Input::Start, now);
+        fsm.handle(Input::Connected, now);
+        let actions = fsm.handle(
+            Input::Message(Message::Open(peer_open(64512, [10, 0, 0, 1], 90))),
+            now,
+        );
+        let n = sent_notification(&actions).unwrap();
+        assert_eq!(
+            (n.code, n.subcode),
+            (OPEN_MESSAGE_ERROR, open::BAD_BGP_IDENTIFIER)
+        );
+    }
+
+    #[test]
+    fn hold_time_of_two_is_refused_with_2_6() {
+        let now = Instant::now();
+        let mut fsm = Fsm::new(config(false));
+        fsm.handle(Input::Start, now);
+        fsm.handle(Input::Connected, now);
+        let actions = fsm.handle(
+            Input::Message(Message::Open(peer_open(64512, [10, 0, 0, 2], 2))),
+            now,
+        );
+        let n = sent_notification(&actions).unwrap();
+        assert_eq!(
+            (n.code, n.subcode),
+            (OPEN_MESSAGE_ERROR, open::UNACCEPTABLE_HOLD_TIME)
+        );
+    }
+
+    #[test]
+    fn remote_as_internal_and_external_accept_the_right_peers() {
+        assert!(RemoteAs::Internal.accepts(64512, 64512));
+        assert!(!RemoteAs::Internal.accepts(64513, 64512));
+        assert!(RemoteAs::External.accepts(64513, 64512));
+        assert!(!RemoteAs::External.accepts(64512, 64512));
+    }
+
+    #[test]
+    fn hold_timer_expiry_sends_notification_4_0_and_goes_idle() {
+        let (mut fsm, now) = established();
+        assert!(
+            fsm.poll_timers(now + Duration::from_secs(8))
+                .iter()
+                .all(|a| !matches!(a, Action::Down(_)))
+        );
+        let actions = fsm.poll_timers(now + Duration::from_secs(10));
+        let n = sent_notification(&actions).unwrap();
+        assert_eq!((n.code, n.subcode), (HOLD_TIMER_EXPIRED, 0));
+        assert!(actions.contains(&Action::Down(DownReason::HoldTimerExpired)));
+        assert_eq!(fsm.state(), SessionState::Idle);
+    }
+
+    #[test]
+    fn keepalive_from_peer_restarts_the_hold_timer() {
+        let (mut fsm, now) = established();
+        fsm.handle(
+            Input::Message(Message::Keepalive),
+            now + Duration::from_secs(8),
+        );
+        let actions = fsm.poll_timers(now + Duration::from_secs(10));
+        assert!(sent_notification(&actions).is_none());
+        assert_eq!(fsm.state(), SessionState::Established);
+    }
+
+    #[test]
+    fn keepalives_are_sent_every_third_of_the_hold_time() {
+        let (mut fsm, now) = established();
+        let actions = fsm.poll_timers(now + Duration::from_secs(3));
+        assert!(actions.contains(&Action::Send(Message::Keepalive)));
+        assert_eq!(fsm.next_deadline(), Some(now + Duration::from_secs(6)));
+    }
+
+    #[test]
+    fn idle_session_restarts_after_connect_retry() {
+        let (mut fsm, now) = established();
+        fsm.handle(Input::ConnectionLost, now);
+        assert_eq!(fsm.state(), SessionState::Idle);
+        let actions = fsm.poll_timers(now + Duration::from_secs(5));
+        assert!(actions.contains(&Action::Connect));
+        assert_eq!(fsm.state(), SessionState::Connect);
+    }
+
+    #[test]
+    fn notification_from_peer_is_reported_as_received() {
+        let (mut fsm, now) = established();
+        let n = Notification::new(6, 2);
+        let actions = fsm.handle(Input::Message(Message::Notification(n.clone())), now);
+        assert!(actions.contains(&Action::Down(DownReason::NotificationReceived(n))));
+        assert!(sent_notification(&actions).is_none());
+    }
+
+    #[test]
+    fn notification_during_open_exchange_is_reported_too() {
+        let now = Instant::now();
+        let mut fsm = Fsm::new(config(false));
+        fsm.handle(Input::Start, now);
+        fsm.handle(Input::Connected, now);
+        let n = Notification::new(2, 2);
+        let actions = fsm.handle(Input::Message(Message::Notification(n.clone())), now);
+        assert!(actions.contains(&Action::Down(DownReason::NotificationReceived(n))));
+    }
+
+    #[test]
+    fn update_before_established_is_an_fsm_error_5_2() {
+        let now = Instant::now();
+        let mut fsm = Fsm::new(config(false));
+        fsm.handle(Input::Start, now);
+        fsm.handle(Input::Connected, now);
+        fsm.handle(
+            Input::Message(Message::Open(peer_open(64512, [10, 0, 0, 2], 90))),
+            now,
+        );
+        let actions = fsm.handle(Input::Message(Message::Update(Update::default())), now);
+        let n = sent_notification(&actions).unwrap();
+        assert_eq!((n.code, n.subcode), (FSM_ERROR, 2));
+    }
+
+    #[test]
+    fn updates_in_established_are_passed_on() {
+        let (mut fsm, now) = established();
+        let actions = fsm.handle(Input::Message(Message::Update(Update::default())), now);
+        assert_eq!(actions, vec![Action::Update(Update::default())]);
+    }
+
+    #[test]
+    fn stop_sends_cease_and_does_not_restart() {
+        let (mut fsm, now) = established();
+        let actions = fsm.handle(
+            Input::Stop {
+                subcode: cease::ADMIN_SHUTDOWN,
+            },
+            now,
+        );
+        let n = sent_notification(&actions).unwrap();
+        assert_eq!(
+            (n.code, n.subcode),
+            (notification::CEASE, cease::ADMIN_SHUTDOWN)
+        );
+        assert_eq!(fsm.next_deadline(), None);
+    }
+
+    #[test]
+    fn decode_error_sends_the_given_notification() {
+        let (mut fsm, now) = established();
+        let n = Notification::new(3, 10);
+        let actions = fsm.handle(Input::DecodeError(n.clone()), now);
+        assert_eq!(sent_notification(&actions), Some(&n));
+        assert!(actions.contains(&Action::Down(DownReason::NotificationSent(n))));
+    }
+
+    #[test]
+    fn failed_connect_falls_back_to_active_and_retries() {
+        let now = Instant::now();
+        let mut fsm = Fsm::new(config(false));
+        fsm.handle(Input::Start, now);
+        fsm.handle(Input::ConnectionLost, now);
+        assert_eq!(fsm.state(), SessionState::Active);
+        let actions = fsm.poll_timers(now + Duration::from_secs(5));
+        assert!(actions.contains(&Action::Connect));
+    }
+
+    #[test]
+    fn collision_keeps_the_connection_of_the_higher_identifier() {
+        let fsm = Fsm::new(config(false));
+        assert!(fsm.peer_initiated_wins(Ipv4Addr::new(10, 0, 0, 2)));
+        assert!(!fsm.peer_initiated_wins(Ipv4Addr::new(9, 0, 0, 1)));
+    }
+
+    #[test]
+    fn adopted_connection_continues_to_open_confirm() {
+        let now = Instant::now();
+        let mut fsm = Fsm::new(config(false));
+        fsm.handle(Input::Start, now);
+        fsm.handle(Input::Connected, now);
+        let actions = fsm.adopt_connection(peer_open(64512, [10, 0, 0, 2], 90), now);
+        assert!(actions.contains(&Action::Send(Message::Keepalive)));
+        assert_eq!(fsm.state(), SessionState::OpenConfirm);
+    }
+}
