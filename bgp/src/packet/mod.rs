@@ -3,15 +3,31 @@
 
 pub mod attribute;
 pub mod capability;
+pub mod decode;
+pub mod encode;
+pub mod error;
 pub mod family;
 pub mod message;
+mod nlri;
 pub mod notification;
+mod reader;
+#[cfg(test)]
+mod tests;
 
 pub use attribute::{
-    Aggregator, AsPath, AsSegment, Community, ExtCommunity, LargeCommunity, Origin,
-    PathAttributes, RawAttribute, SegmentType,
+    Aggregator, AsPath, AsSegment, Community, ExtCommunity, LargeCommunity, Origin, PathAttributes,
+    RawAttribute, SegmentType,
 };
 pub use capability::{AddPathFamily, Capability, GracefulRestart};
+pub use decode::{DecodeOptions, Decoded, decode_message, frame_length};
+pub use encode::{
+    EncodeOptions, encode_announce_ipv4, encode_announce_mp, encode_end_of_rib, encode_message,
+    encode_withdraw,
+};
+pub use error::{
+    AttributeError, DecodeError, EncodeError, LengthMismatch, NlriError, NlriField, UpdateAction,
+    UpdateIssue,
+};
 pub use family::{AfiSafi, Family};
 pub use message::{Message, MpReach, MpUnreach, Open, RouteRefresh, Update};
 pub use notification::Notification;

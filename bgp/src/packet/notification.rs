@@ -149,9 +149,7 @@ impl Notification {
             }
             (OPEN_MESSAGE_ERROR, open::UNACCEPTABLE_HOLD_TIME) => "Unacceptable Hold Time",
             (OPEN_MESSAGE_ERROR, open::UNSUPPORTED_CAPABILITY) => "Unsupported Capability",
-            (UPDATE_MESSAGE_ERROR, update::MALFORMED_ATTRIBUTE_LIST) => {
-                "Malformed Attribute List"
-            }
+            (UPDATE_MESSAGE_ERROR, update::MALFORMED_ATTRIBUTE_LIST) => "Malformed Attribute List",
             (UPDATE_MESSAGE_ERROR, update::UNRECOGNIZED_WELL_KNOWN_ATTRIBUTE) => {
                 "Unrecognized Well-known Attribute"
             }

@@ -1,0 +1,1041 @@
+//! Decoding of BGP messages: two-phase framing ([`frame_length`], then [`decode_message`]) and
+//! RFC 7606 error handling for UPDATEs.
+//!
+//! All RFC 7606 decisions are made by one function, [`rfc7606_handling`]; the parsers only
+//! say *what* is wrong ([`AttributeError`]). Decisions where the RFCs leave room:
+//!
+//! - MP_REACH_NLRI/MP_UNREACH_NLRI that cannot be parsed (truncated, next hop length that does
+//!   not fit the family, bad prefix inside) reset the session with 3/9 Optional Attribute
+//!   Error and the attribute as data (RFC 4760 §7; RFC 7606 §7.11 and §5.3 rule out
+//!   treat-as-withdraw because the NLRI cannot be located reliably). We do not implement
+//!   "AFI/SAFI disable".
+//! - MP_REACH_NLRI/MP_UNREACH_NLRI for an AFI/SAFI other than IPv4/IPv6 unicast is dropped
+//!   with an [`UpdateAction::AttributeDiscard`] issue: we never negotiate such families, the
+//!   attribute is self-delimiting so the rest of the UPDATE is reliable, and its routes are
+//!   of no use to us (FRR likewise ignores them).
+//! - MP_REACH_NLRI/MP_UNREACH_NLRI with wrong flags is parsed anyway and then
+//!   treat-as-withdraw applies (RFC 7606 §3 c), so its prefixes become withdrawals.
+//! - An attribute overrunning the attribute field is treat-as-withdraw (RFC 7606 §4) unless it
+//!   is MP_REACH/MP_UNREACH, whose prefixes could then not be withdrawn: session reset 3/1.
+//! - BGP Identifier: only 0.0.0.0 is refused (2/3), as RFC 6286 §2.1 allows any other value.
+//! - Malformed OPEN optional parameters or capabilities: 2/0 (no subcode fits better; FRR does
+//!   the same).
+//! - AS4_PATH/AS4_AGGREGATOR errors are attribute-discard (RFC 6793 §6); on a 4-octet session
+//!   they are discarded as RFC 6793 §4.1 says, and recorded as an issue.
+
+use std::mem;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipnet::IpNet;
+
+use super::attribute::*;
+use super::capability::*;
+use super::error::{
+    AttributeError, DecodeError, LengthMismatch, NlriField, UpdateAction, UpdateIssue,
+};
+use super::family::{AfiSafi, Family};
+use super::message::*;
+use super::nlri;
+use super::notification::Notification;
+use super::reader::Reader;
+
+/// Session facts the decoder needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeOptions {
+    /// Both sides announced the 4-octet AS capability: AS_PATH and AGGREGATOR carry 4-octet
+    /// AS numbers. When false, AS4_PATH/AS4_AGGREGATOR are merged in (RFC 6793 §4.2.3).
+    pub four_octet_as: bool,
+    /// The peer is external (eBGP): LOCAL_PREF is discarded (RFC 7606 §7.5).
+    pub external: bool,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            four_octet_as: true,
+            external: false,
+        }
+    }
+}
+
+/// A decoded message with the attribute errors that were survived on the way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    /// The message, after any treat-as-withdraw or attribute-discard.
+    pub message: Message,
+    /// Attribute errors handled per RFC 7606 (empty for anything but UPDATE).
+    pub issues: Vec<UpdateIssue>,
+}
+
+/// Minimum total length of each message type (RFC 4271 §4, RFC 2918 §3).
+fn length_allowed(msg_type: u8, length: u16) -> bool {
+    match msg_type {
+        MSG_OPEN => length >= 29,
+        MSG_UPDATE => length >= 23,
+        MSG_NOTIFICATION => length >= 21,
+        MSG_KEEPALIVE => length == 19,
+        MSG_ROUTE_REFRESH => length == 23,
+        _ => false,
+    }
+}
+
+/// Validates the 19-octet header; `None` if fewer than 19 octets are buffered.
+fn check_header(buf: &[u8]) -> Result<Option<(u16, u8)>, DecodeError> {
+    let Some(header) = buf.first_chunk::<HEADER_LEN>() else {
+        return Ok(None);
+    };
+    let [marker @ .., hi, lo, msg_type] = header;
+    if marker.iter().any(|&b| b != 0xFF) {
+        return Err(DecodeError::BadMarker);
+    }
+    let length = u16::from_be_bytes([*hi, *lo]);
+    if usize::from(length) < HEADER_LEN || usize::from(length) > MAX_MESSAGE_LEN {
+        return Err(DecodeError::BadLength { length });
+    }
+    let msg_type = *msg_type;
+    if !(MSG_OPEN..=MSG_ROUTE_REFRESH).contains(&msg_type) {
+        return Err(DecodeError::BadType { msg_type });
+    }
+    if !length_allowed(msg_type, length) {
+        return Err(DecodeError::BadLengthForType { msg_type, length });
+    }
+    Ok(Some((length, msg_type)))
+}
+
+/// First phase of framing: checks the header of the message at the start of `buf`.
+///
+/// Returns `Ok(None)` while fewer than 19 octets, or fewer than the whole message, are
+/// buffered, and `Ok(Some(n))` once the message `buf[..n]` is complete. Marker, length,
+/// type and the per-type length are validated from the header alone, so a peer cannot make
+/// us wait for (or buffer) the body of a message that is bad anyway.
+pub fn frame_length(buf: &[u8]) -> Result<Option<usize>, DecodeError> {
+    let Some((length, _)) = check_header(buf)? else {
+        return Ok(None);
+    };
+    let n = usize::from(length);
+    Ok((buf.len() >= n).then_some(n))
+}
+
+/// Second phase of framing: decodes one whole message (`frame` is exactly the message, as
+/// [`frame_length`] delimited it).
+pub fn decode_message(frame: &[u8], opts: &DecodeOptions) -> Result<Decoded, DecodeError> {
+    let Some((length, msg_type)) = check_header(frame)? else {
+        return Err(DecodeError::BadLength {
+            length: u16::try_from(frame.len()).unwrap_or(u16::MAX),
+        });
+    };
+    if frame.len() != usize::from(length) {
+        return Err(DecodeError::FrameMismatch {
+            length,
+            available: frame.len(),
+        });
+    }
+    let body = frame.get(HEADER_LEN..).unwrap_or_default();
+    let plain = |message| Decoded {
+        message,
+        issues: Vec::new(),
+    };
+    match msg_type {
+        MSG_OPEN => decode_open(body).map(|o| plain(Message::Open(o))),
+        MSG_UPDATE => decode_update(body, opts),
+        MSG_NOTIFICATION => Ok(plain(Message::Notification(decode_notification(body)))),
+        MSG_KEEPALIVE => Ok(plain(Message::Keepalive)),
+        _ => Ok(plain(Message::RouteRefresh(decode_route_refresh(body)))),
+    }
+}
+
+fn decode_notification(body: &[u8]) -> Notification {
+    match body {
+        [code, subcode, data @ ..] => Notification::with_data(*code, *subcode, data),
+        // Unreachable: the header check guarantees at least two body octets.
+        _ => Notification::new(0, 0),
+    }
+}
+
+fn decode_route_refresh(body: &[u8]) -> RouteRefresh {
+    // The header check guarantees exactly four body octets; the third (reserved, or the
+    // RFC 7313 subtype) is ignored.
+    match body {
+        [a, b, _, safi] => RouteRefresh {
+            afi_safi: AfiSafi::new(u16::from_be_bytes([*a, *b]), *safi),
+        },
+        _ => RouteRefresh {
+            afi_safi: AfiSafi::new(0, 0),
+        },
+    }
+}
+
+fn mismatch(what: &'static str, needed: usize, available: usize) -> LengthMismatch {
+    LengthMismatch {
+        what,
+        needed,
+        available,
+    }
+}
+
+fn decode_open(body: &[u8]) -> Result<Open, DecodeError> {
+    let mut r = Reader::new(body);
+    let too_short = || DecodeError::BadLengthForType {
+        msg_type: MSG_OPEN,
+        length: u16::try_from(body.len() + HEADER_LEN).unwrap_or(u16::MAX),
+    };
+    let version = r.u8().ok_or_else(too_short)?;
+    if version != 4 {
+        return Err(DecodeError::UnsupportedVersion { version });
+    }
+    let my_as = r.u16().ok_or_else(too_short)?;
+    let hold_time = r.u16().ok_or_else(too_short)?;
+    let bgp_id = Ipv4Addr::from(r.u32().ok_or_else(too_short)?);
+    let opt_len = r.u8().ok_or_else(too_short)?;
+    if my_as == 0 {
+        return Err(DecodeError::BadPeerAs { asn: my_as });
+    }
+    if hold_time == 1 || hold_time == 2 {
+        return Err(DecodeError::UnacceptableHoldTime { hold_time });
+    }
+    if bgp_id.is_unspecified() {
+        return Err(DecodeError::BadBgpIdentifier { id: bgp_id });
+    }
+    // RFC 9072: a Non-Ext OP Len and Non-Ext OP Type of 255 announce 2-octet lengths.
+    let extended = opt_len == 255 && r.peek_u8() == Some(255);
+    let params = if extended {
+        r.u8();
+        let len = r
+            .u16()
+            .ok_or_else(|| DecodeError::MalformedOptionalParameters {
+                reason: mismatch("extended optional parameters length", 2, r.remaining()),
+            })?;
+        let available = r.remaining();
+        r.take(usize::from(len))
+            .ok_or(DecodeError::MalformedOptionalParameters {
+                reason: mismatch("optional parameters", usize::from(len), available),
+            })?
+    } else {
+        let available = r.remaining();
+        r.take(usize::from(opt_len))
+            .ok_or(DecodeError::MalformedOptionalParameters {
+                reason: mismatch("optional parameters", usize::from(opt_len), available),
+            })?
+    };
+    if !r.is_empty() {
+        return Err(DecodeError::OpenTrailingData {
+            extra: r.remaining(),
+        });
+    }
+    let mut capabilities = Vec::new();
+    let mut p = Reader::new(params);
+    while !p.is_empty() {
+        let header_len = if extended { 3 } else { 2 };
+        let param_type = p.u8().unwrap_or_default();
+        let len = if extended {
+            p.u16()
+        } else {
+            p.u8().map(u16::from)
+        };
+        let Some(len) = len else {
+            return Err(DecodeError::MalformedOptionalParameters {
+                reason: mismatch("optional parameter header", header_len, p.remaining() + 1),
+            });
+        };
+        let available = p.remaining();
+        let Some(value) = p.take(usize::from(len)) else {
+            return Err(DecodeError::MalformedOptionalParameters {
+                reason: mismatch("optional parameter value", usize::from(len), available),
+            });
+        };
+        if param_type != 2 {
+            return Err(DecodeError::UnsupportedOptionalParameter { param_type });
+        }
+        decode_capabilities(value, &mut capabilities)?;
+    }
+    Ok(Open {
+        version,
+        my_as,
+        hold_time,
+        bgp_id,
+        capabilities,
+    })
+}
+
+fn decode_capabilities(value: &[u8], out: &mut Vec<Capability>) -> Result<(), DecodeError> {
+    let mut r = Reader::new(value);
+    while !r.is_empty() {
+        let code = r.u8().unwrap_or_default();
+        let Some(len) = r.u8() else {
+            return Err(DecodeError::MalformedCapability {
+                code,
+                reason: mismatch("capability header", 2, 1),
+            });
+        };
+        let available = r.remaining();
+        let Some(v) = r.take(usize::from(len)) else {
+            return Err(DecodeError::MalformedCapability {
+                code,
+                reason: mismatch("capability value", usize::from(len), available),
+            });
+        };
+        out.push(decode_capability(code, v)?);
+    }
+    Ok(())
+}
+
+fn decode_capability(code: u8, v: &[u8]) -> Result<Capability, DecodeError> {
+    let bad = |what, needed| DecodeError::MalformedCapability {
+        code,
+        reason: mismatch(what, needed, v.len()),
+    };
+    Ok(match code {
+        CAP_MULTIPROTOCOL => match v {
+            [a, b, _, safi] => {
+                Capability::Multiprotocol(AfiSafi::new(u16::from_be_bytes([*a, *b]), *safi))
+            }
+            _ => return Err(bad("multiprotocol capability", 4)),
+        },
+        CAP_ROUTE_REFRESH => match v {
+            [] => Capability::RouteRefresh,
+            _ => return Err(bad("route refresh capability", 0)),
+        },
+        CAP_FOUR_OCTET_AS => match v {
+            [a, b, c, d] => Capability::FourOctetAs(u32::from_be_bytes([*a, *b, *c, *d])),
+            _ => return Err(bad("4-octet AS capability", 4)),
+        },
+        CAP_GRACEFUL_RESTART => {
+            let Some((head, rest)) = v.split_first_chunk::<2>() else {
+                return Err(bad("graceful restart capability", 2));
+            };
+            if rest.len() % 4 != 0 {
+                return Err(bad(
+                    "graceful restart capability",
+                    2 + rest.len().div_ceil(4) * 4,
+                ));
+            }
+            let word = u16::from_be_bytes(*head);
+            let families = rest
+                .chunks_exact(4)
+                .map(|c| match c {
+                    [a, b, safi, flags] => {
+                        (AfiSafi::new(u16::from_be_bytes([*a, *b]), *safi), *flags)
+                    }
+                    _ => (AfiSafi::new(0, 0), 0),
+                })
+                .collect();
+            Capability::GracefulRestart(GracefulRestart {
+                restart_flags: (word >> 12) as u8,
+                restart_time: word & 0x0FFF,
+                families,
+            })
+        }
+        CAP_ADD_PATH => {
+            if v.len() % 4 != 0 {
+                return Err(bad("add-path capability", v.len().div_ceil(4) * 4));
+            }
+            Capability::AddPath(
+                v.chunks_exact(4)
+                    .map(|c| match c {
+                        [a, b, safi, sr] => AddPathFamily {
+                            afi_safi: AfiSafi::new(u16::from_be_bytes([*a, *b]), *safi),
+                            send_receive: *sr,
+                        },
+                        _ => AddPathFamily {
+                            afi_safi: AfiSafi::new(0, 0),
+                            send_receive: 0,
+                        },
+                    })
+                    .collect(),
+            )
+        }
+        _ => Capability::Unknown {
+            code,
+            value: v.to_vec(),
+        },
+    })
+}
+
+/// What RFC 7606 makes of an attribute error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Handling {
+    /// Withdraw every route of the UPDATE (RFC 7606 §2).
+    TreatAsWithdraw,
+    /// Drop the attribute (RFC 7606 §2).
+    AttributeDiscard,
+    /// Send a NOTIFICATION and close (RFC 4271 §6, where RFC 7606 keeps it).
+    SessionReset,
+}
+
+/// The single place where RFC 7606 (with RFC 4760 §7, RFC 6793 §6 and RFC 8092 §6) decides
+/// what an attribute error costs.
+fn rfc7606_handling(type_code: u8, error: &AttributeError) -> Handling {
+    use AttributeError as E;
+    use Handling::*;
+    match (type_code, error) {
+        // §3 g: repeats of non-MP attributes are dropped, the first is kept (MP repeats are
+        // a session reset decided by the parser before it gets here).
+        (_, E::Duplicate) => AttributeDiscard,
+        // RFC 4271 §6.3, unchanged by RFC 7606.
+        (_, E::UnrecognizedWellKnown) => SessionReset,
+        // Families we never negotiate: see the module comment.
+        (ATTR_MP_REACH_NLRI | ATTR_MP_UNREACH_NLRI, E::UnsupportedFamily { .. }) => {
+            AttributeDiscard
+        }
+        // §3 c: the attribute parsed fine, so its prefixes can be withdrawn.
+        (ATTR_MP_REACH_NLRI | ATTR_MP_UNREACH_NLRI, E::BadFlags { .. }) => TreatAsWithdraw,
+        // §7.11, §5.3, RFC 4760 §7: NLRI cannot be located.
+        (ATTR_MP_REACH_NLRI | ATTR_MP_UNREACH_NLRI, _) => SessionReset,
+        // §7.5.
+        (ATTR_LOCAL_PREF, E::LocalPrefFromExternal) => AttributeDiscard,
+        // RFC 6793 §6 (and §4.1 for AS4 attributes on a 4-octet session).
+        (ATTR_AS4_PATH | ATTR_AS4_AGGREGATOR, _) => AttributeDiscard,
+        // §7.6, §7.7: a wrong length only costs the attribute.
+        (ATTR_ATOMIC_AGGREGATE | ATTR_AGGREGATOR, E::BadLength { .. }) => AttributeDiscard,
+        // Everything else: ORIGIN §7.1, AS_PATH §7.2, NEXT_HOP §7.3, MED §7.4, LOCAL_PREF §7.5,
+        // COMMUNITIES §7.8, ORIGINATOR_ID §7.9, CLUSTER_LIST §7.10, EXTENDED COMMUNITIES
+        // §7.14, LARGE_COMMUNITY RFC 8092 §6, flags §3 c, overruns §4, missing well-known
+        // attributes §3 d.
+        _ => TreatAsWithdraw,
+    }
+}
+
+/// The Optional and Transitive bits each attribute must carry.
+fn expected_flags(type_code: u8) -> Option<u8> {
+    const WELL_KNOWN: u8 = FLAG_TRANSITIVE;
+    const OPT_TRANS: u8 = FLAG_OPTIONAL | FLAG_TRANSITIVE;
+    const OPT_NON_TRANS: u8 = FLAG_OPTIONAL;
+    Some(match type_code {
+        ATTR_ORIGIN | ATTR_AS_PATH | ATTR_NEXT_HOP | ATTR_LOCAL_PREF | ATTR_ATOMIC_AGGREGATE => {
+            WELL_KNOWN
+        }
+        ATTR_MED | ATTR_ORIGINATOR_ID | ATTR_CLUSTER_LIST | ATTR_MP_REACH_NLRI
+        | ATTR_MP_UNREACH_NLRI => OPT_NON_TRANS,
+        ATTR_AGGREGATOR
+        | ATTR_COMMUNITIES
+        | ATTR_EXTENDED_COMMUNITIES
+        | ATTR_AS4_PATH
+        | ATTR_AS4_AGGREGATOR
+        | ATTR_LARGE_COMMUNITIES => OPT_TRANS,
+        _ => return None,
+    })
+}
+
+fn check_flags(flags: u8, type_code: u8) -> Result<(), AttributeError> {
+    match expected_flags(type_code) {
+        Some(expected) if flags & (FLAG_OPTIONAL | FLAG_TRANSITIVE) != expected => {
+            Err(AttributeError::BadFlags { flags, expected })
+        }
+        _ => Ok(()),
+    }
+}
+
+fn exact_len<const N: usize>(value: &[u8]) -> Result<[u8; N], AttributeError> {
+    value.try_into().map_err(|_| AttributeError::BadLength {
+        length: value.len(),
+        expected: match N {
+            0 => "0",
+            1 => "1",
+            4 => "4",
+            6 => "6",
+            _ => "8",
+        },
+    })
+}
+
+fn multiple_of(value: &[u8], unit: usize, expected: &'static str) -> Result<(), AttributeError> {
+    if value.is_empty() || value.len() % unit != 0 {
+        return Err(AttributeError::BadLength {
+            length: value.len(),
+            expected,
+        });
+    }
+    Ok(())
+}
+
+/// Parses an AS_PATH or AS4_PATH value with `asn_size`-octet AS numbers.
+fn parse_as_path(value: &[u8], asn_size: usize) -> Result<AsPath, AttributeError> {
+    let mut r = Reader::new(value);
+    let mut segments = Vec::new();
+    while !r.is_empty() {
+        let offset = r.position();
+        let (Some(segment_type), Some(count)) = (r.u8(), r.u8()) else {
+            return Err(AttributeError::SegmentOverrun {
+                offset,
+                mismatch: mismatch("segment header", 2, value.len() - offset),
+            });
+        };
+        let kind = match segment_type {
+            1 => SegmentType::Set,
+            2 => SegmentType::Sequence,
+            3 => SegmentType::ConfedSequence,
+            4 => SegmentType::ConfedSet,
+            _ => {
+                return Err(AttributeError::BadSegmentType {
+                    segment_type,
+                    offset,
+                });
+            }
+        };
+        if count == 0 {
+            return Err(AttributeError::EmptySegment { offset });
+        }
+        let needed = usize::from(count) * asn_size;
+        let available = r.remaining();
+        let Some(bytes) = r.take(needed) else {
+            return Err(AttributeError::SegmentOverrun {
+                offset,
+                mismatch: mismatch("segment AS numbers", needed, available),
+            });
+        };
+        let asns = if asn_size == 4 {
+            bytes
+                .chunks_exact(4)
+                .map(|c| c.try_into().map(u32::from_be_bytes).unwrap_or_default())
+                .collect()
+        } else {
+            bytes
+                .chunks_exact(2)
+                .map(|c| u32::from(c.try_into().map(u16::from_be_bytes).unwrap_or_default()))
+                .collect()
+        };
+        segments.push(AsSegment { kind, asns });
+    }
+    Ok(AsPath { segments })
+}
+
+fn parse_next_hop(value: &[u8]) -> Result<Ipv4Addr, AttributeError> {
+    let address = Ipv4Addr::from(exact_len::<4>(value)?);
+    if address.is_unspecified() || address.is_multicast() || address.is_broadcast() {
+        return Err(AttributeError::InvalidNextHop {
+            address: IpAddr::V4(address),
+        });
+    }
+    Ok(address)
+}
+
+fn parse_aggregator(value: &[u8], four_octet: bool) -> Result<Aggregator, AttributeError> {
+    if four_octet {
+        let [a, b, c, d, e, f, g, h] = exact_len::<8>(value)?;
+        Ok(Aggregator {
+            asn: u32::from_be_bytes([a, b, c, d]),
+            address: Ipv4Addr::new(e, f, g, h),
+        })
+    } else {
+        let [a, b, e, f, g, h] = exact_len::<6>(value)?;
+        Ok(Aggregator {
+            asn: u32::from(u16::from_be_bytes([a, b])),
+            address: Ipv4Addr::new(e, f, g, h),
+        })
+    }
+}
+
+fn family_of(afi_safi: AfiSafi) -> Result<Family, AttributeError> {
+    afi_safi
+        .family()
+        .ok_or(AttributeError::UnsupportedFamily { afi_safi })
+}
+
+fn decode_family_nlri(family: Family, field: &[u8]) -> Result<Vec<IpNet>, AttributeError> {
+    let mut out = Vec::new();
+    match family {
+        Family::Ipv4Unicast => nlri::decode_ipv4_generic(field, &mut out),
+        Family::Ipv6Unicast => nlri::decode_ipv6(field, &mut out),
+    }
+    .map_err(AttributeError::MpNlri)?;
+    Ok(out)
+}
+
+fn parse_mp_reach(value: &[u8]) -> Result<MpReach, AttributeError> {
+    let mut r = Reader::new(value);
+    let (Some(afi), Some(safi), Some(nh_len)) = (r.u16(), r.u8(), r.u8()) else {
+        return Err(AttributeError::MpTruncated(mismatch(
+            "MP_REACH_NLRI fixed fields",
+            5,
+            value.len(),
+        )));
+    };
+    let afi_safi = AfiSafi::new(afi, safi);
+    let family = family_of(afi_safi)?;
+    let bad_len = AttributeError::MpNextHopLength {
+        afi_safi,
+        length: nh_len,
+    };
+    let available = r.remaining();
+    let Some(nh) = r.take(usize::from(nh_len)) else {
+        return Err(AttributeError::MpTruncated(mismatch(
+            "MP_REACH_NLRI next hop",
+            usize::from(nh_len),
+            available,
+        )));
+    };
+    let next_hops = match family {
+        Family::Ipv4Unicast => {
+            let octets: [u8; 4] = nh.try_into().map_err(|_| bad_len)?;
+            vec![IpAddr::V4(Ipv4Addr::from(octets))]
+        }
+        Family::Ipv6Unicast => match nh.len() {
+            16 | 32 => nh
+                .chunks_exact(16)
+                .map(|c| {
+                    let octets: [u8; 16] = c.try_into().unwrap_or_default();
+                    IpAddr::V6(Ipv6Addr::from(octets))
+                })
+                .collect(),
+            _ => return Err(bad_len),
+        },
+    };
+    if r.u8().is_none() {
+        return Err(AttributeError::MpTruncated(mismatch(
+            "MP_REACH_NLRI reserved octet",
+            1,
+            0,
+        )));
+    }
+    let nlri = decode_family_nlri(family, r.rest())?;
+    Ok(MpReach {
+        afi_safi,
+        next_hops,
+        nlri,
+    })
+}
+
+fn parse_mp_unreach(value: &[u8]) -> Result<MpUnreach, AttributeError> {
+    let mut r = Reader::new(value);
+    let (Some(afi), Some(safi)) = (r.u16(), r.u8()) else {
+        return Err(AttributeError::MpTruncated(mismatch(
+            "MP_UNREACH_NLRI fixed fields",
+            3,
+            value.len(),
+        )));
+    };
+    let afi_safi = AfiSafi::new(afi, safi);
+    let family = family_of(afi_safi)?;
+    let withdrawn = decode_family_nlri(family, r.rest())?;
+    Ok(MpUnreach {
+        afi_safi,
+        withdrawn,
+    })
+}
+
+/// The state of an attribute field being parsed.
+struct AttributeParser<'o> {
+    opts: &'o DecodeOptions,
+    attrs: PathAttributes,
+    /// A non-MP attribute was present.
+    any: bool,
+    seen: [u64; 4],
+    mp_reach: Option<MpReach>,
+    mp_unreach: Option<MpUnreach>,
+    as4_path: Option<AsPath>,
+    as4_aggregator: Option<Aggregator>,
+    issues: Vec<UpdateIssue>,
+    /// Parsing stopped at an overrun: later attributes are unknown.
+    truncated: bool,
+}
+
+impl AttributeParser<'_> {
+    fn seen(&self, type_code: u8) -> bool {
+        let (word, bit) = (usize::from(type_code >> 6), type_code & 63);
+        self.seen.get(word).is_some_and(|w| w & (1 << bit) != 0)
+    }
+
+    fn mark(&mut self, type_code: u8) {
+        let (word, bit) = (usize::from(type_code >> 6), type_code & 63);
+        if let Some(w) = self.seen.get_mut(word) {
+            *w |= 1 << bit;
+        }
+    }
+
+    fn issue(&mut self, action: UpdateAction, type_code: u8, reason: AttributeError) {
+        self.issues.push(UpdateIssue {
+            action,
+            type_code,
+            reason,
+        });
+    }
+
+    /// Applies the RFC 7606 outcome of an attribute error.
+    fn fail(
+        &mut self,
+        type_code: u8,
+        raw: &[u8],
+        error: AttributeError,
+    ) -> Result<(), DecodeError> {
+        match rfc7606_handling(type_code, &error) {
+            Handling::TreatAsWithdraw => {
+                self.issue(UpdateAction::TreatAsWithdraw, type_code, error);
+                Ok(())
+            }
+            Handling::AttributeDiscard => {
+                self.issue(UpdateAction::AttributeDiscard, type_code, error);
+                Ok(())
+            }
+            Handling::SessionReset => Err(match error {
+                AttributeError::UnrecognizedWellKnown => {
+                    DecodeError::UnrecognizedWellKnownAttribute {
+                        type_code,
+                        attribute: raw.to_vec(),
+                    }
+                }
+                reason => DecodeError::MalformedMpAttribute {
+                    type_code,
+                    reason,
+                    attribute: raw.to_vec(),
+                },
+            }),
+        }
+    }
+
+    fn parse(&mut self, field: &[u8]) -> Result<(), DecodeError> {
+        let mut r = Reader::new(field);
+        while !r.is_empty() {
+            let start = r.position();
+            let remaining = r.remaining();
+            let flags = r.u8().unwrap_or_default();
+            let type_code = r.u8();
+            let header_len = if flags & FLAG_EXTENDED_LENGTH != 0 {
+                4
+            } else {
+                3
+            };
+            let len = if flags & FLAG_EXTENDED_LENGTH != 0 {
+                r.u16().map(usize::from)
+            } else {
+                r.u8().map(usize::from)
+            };
+            let (Some(type_code), Some(len)) = (type_code, len) else {
+                // §4: too few octets left for an attribute header.
+                self.truncated = true;
+                let error =
+                    AttributeError::Overrun(mismatch("attribute header", header_len, remaining));
+                return self.fail(type_code.unwrap_or(0), r.since(start), error);
+            };
+            let available = r.remaining();
+            let Some(value) = r.take(len) else {
+                let reason = mismatch("attribute value", len, available);
+                if matches!(type_code, ATTR_MP_REACH_NLRI | ATTR_MP_UNREACH_NLRI) {
+                    return Err(DecodeError::MpAttributeOverrun { type_code, reason });
+                }
+                self.truncated = true;
+                return self.fail(type_code, r.since(start), AttributeError::Overrun(reason));
+            };
+            let raw = r.since(start);
+            let is_mp = matches!(type_code, ATTR_MP_REACH_NLRI | ATTR_MP_UNREACH_NLRI);
+            if self.seen(type_code) {
+                if is_mp {
+                    return Err(DecodeError::DuplicateMpAttribute { type_code });
+                }
+                self.fail(type_code, raw, AttributeError::Duplicate)?;
+                continue;
+            }
+            self.mark(type_code);
+            self.any |= !is_mp;
+            if let Err(error) = self.attribute(flags, type_code, value) {
+                self.fail(type_code, raw, error)?;
+            }
+            if is_mp {
+                // Checked after parsing so that treat-as-withdraw can withdraw its prefixes.
+                if let Err(error) = check_flags(flags, type_code) {
+                    self.fail(type_code, raw, error)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses one attribute into the state; errors go through [`rfc7606_handling`].
+    fn attribute(&mut self, flags: u8, type_code: u8, value: &[u8]) -> Result<(), AttributeError> {
+        let four_octet = self.opts.four_octet_as;
+        let a = &mut self.attrs;
+        match type_code {
+            ATTR_MP_REACH_NLRI => self.mp_reach = Some(parse_mp_reach(value)?),
+            ATTR_MP_UNREACH_NLRI => self.mp_unreach = Some(parse_mp_unreach(value)?),
+            ATTR_LOCAL_PREF if self.opts.external => {
+                return Err(AttributeError::LocalPrefFromExternal);
+            }
+            ATTR_AS4_PATH | ATTR_AS4_AGGREGATOR if four_octet => {
+                return Err(AttributeError::As4OnFourOctetSession);
+            }
+            _ if expected_flags(type_code).is_none() => {
+                if flags & FLAG_OPTIONAL == 0 {
+                    return Err(AttributeError::UnrecognizedWellKnown);
+                }
+                if flags & FLAG_TRANSITIVE != 0 {
+                    a.unknown.push(RawAttribute {
+                        flags,
+                        type_code,
+                        value: value.to_vec(),
+                    });
+                }
+                // Unknown optional non-transitive attributes are quietly ignored
+                // (RFC 4271 §5).
+            }
+            _ => {
+                check_flags(flags, type_code)?;
+                match type_code {
+                    ATTR_ORIGIN => {
+                        let [value] = exact_len::<1>(value)?;
+                        a.origin = match value {
+                            0 => Origin::Igp,
+                            1 => Origin::Egp,
+                            2 => Origin::Incomplete,
+                            _ => return Err(AttributeError::InvalidOrigin { value }),
+                        };
+                    }
+                    ATTR_AS_PATH => {
+                        a.as_path = parse_as_path(value, if four_octet { 4 } else { 2 })?;
+                    }
+                    ATTR_NEXT_HOP => a.next_hop = Some(parse_next_hop(value)?),
+                    ATTR_MED => a.med = Some(u32::from_be_bytes(exact_len::<4>(value)?)),
+                    ATTR_LOCAL_PREF => {
+                        a.local_pref = Some(u32::from_be_bytes(exact_len::<4>(value)?));
+                    }
+                    ATTR_ATOMIC_AGGREGATE => {
+                        exact_len::<0>(value)?;
+                        a.atomic_aggregate = true;
+                    }
+                    ATTR_AGGREGATOR => a.aggregator = Some(parse_aggregator(value, four_octet)?),
+                    ATTR_COMMUNITIES => {
+                        multiple_of(value, 4, "a non-zero multiple of 4")?;
+                        a.communities = value
+                            .chunks_exact(4)
+                            .map(|c| Community(c.try_into().map(u32::from_be_bytes).unwrap_or(0)))
+                            .collect();
+                    }
+                    ATTR_ORIGINATOR_ID => {
+                        a.originator_id = Some(Ipv4Addr::from(exact_len::<4>(value)?));
+                    }
+                    ATTR_CLUSTER_LIST => {
+                        multiple_of(value, 4, "a non-zero multiple of 4")?;
+                        a.cluster_list = value
+                            .chunks_exact(4)
+                            .map(|c| Ipv4Addr::from(<[u8; 4]>::try_from(c).unwrap_or_default()))
+                            .collect();
+                    }
+                    ATTR_EXTENDED_COMMUNITIES => {
+                        multiple_of(value, 8, "a non-zero multiple of 8")?;
+                        a.ext_communities = value
+                            .chunks_exact(8)
+                            .map(|c| ExtCommunity(c.try_into().unwrap_or_default()))
+                            .collect();
+                    }
+                    ATTR_LARGE_COMMUNITIES => {
+                        multiple_of(value, 12, "a non-zero multiple of 12")?;
+                        a.large_communities = value
+                            .chunks_exact(12)
+                            .map(|c| {
+                                let w = |i: usize| {
+                                    c.get(i..i + 4)
+                                        .and_then(|s| s.try_into().ok())
+                                        .map(u32::from_be_bytes)
+                                        .unwrap_or(0)
+                                };
+                                LargeCommunity {
+                                    global: w(0),
+                                    local1: w(4),
+                                    local2: w(8),
+                                }
+                            })
+                            .collect();
+                    }
+                    ATTR_AS4_PATH => {
+                        let path = parse_as_path(value, 4)?;
+                        if path.segments.iter().any(|s| {
+                            matches!(s.kind, SegmentType::ConfedSequence | SegmentType::ConfedSet)
+                        }) {
+                            return Err(AttributeError::ConfedInAs4Path);
+                        }
+                        self.as4_path = Some(path);
+                    }
+                    ATTR_AS4_AGGREGATOR => {
+                        self.as4_aggregator = Some(parse_aggregator(value, true)?);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// RFC 6793 §4.2.3: rebuilds the 4-octet AS_PATH and AGGREGATOR from a 2-octet session.
+    fn merge_as4(&mut self) {
+        let as4_aggregator = self.as4_aggregator.take();
+        let as4_path = self.as4_path.take();
+        if let (Some(agg), Some(agg4)) = (self.attrs.aggregator, as4_aggregator) {
+            if agg.asn != u32::from(AS_TRANS) {
+                // An old speaker aggregated after the AS4 attributes were attached.
+                return;
+            }
+            self.attrs.aggregator = Some(agg4);
+        }
+        let Some(as4_path) = as4_path else {
+            return;
+        };
+        let path_len = self.attrs.as_path.path_len();
+        let as4_len = as4_path.path_len();
+        if path_len < as4_len {
+            return;
+        }
+        let mut need = path_len - as4_len;
+        let mut merged: Vec<AsSegment> = Vec::new();
+        for segment in &self.attrs.as_path.segments {
+            match segment.kind {
+                SegmentType::ConfedSequence | SegmentType::ConfedSet => {
+                    merged.push(segment.clone())
+                }
+                SegmentType::Set if need > 0 => {
+                    merged.push(segment.clone());
+                    need -= 1;
+                }
+                SegmentType::Sequence if need > 0 => {
+                    let take = need.min(segment.asns.len());
+                    merged.push(AsSegment {
+                        kind: SegmentType::Sequence,
+                        asns: segment.asns.iter().take(take).copied().collect(),
+                    });
+                    need -= take;
+                }
+                _ => {}
+            }
+        }
+        let mut tail = as4_path.segments.into_iter();
+        if let (Some(last), Some(first)) = (merged.last_mut(), tail.as_slice().first()) {
+            if last.kind == SegmentType::Sequence
+                && first.kind == SegmentType::Sequence
+                && last.asns.len() + first.asns.len() <= 255
+            {
+                last.asns.extend_from_slice(&first.asns);
+                tail.next();
+            }
+        }
+        merged.extend(tail);
+        self.attrs.as_path = AsPath { segments: merged };
+    }
+}
+
+/// RFC 7606 §2 treat-as-withdraw: every advertised route becomes a withdrawal.
+fn treat_as_withdraw(update: &mut Update) {
+    update.attributes = None;
+    let nlri = mem::take(&mut update.nlri);
+    update.withdrawn.extend(nlri);
+    let Some(reach) = update.mp_reach.take() else {
+        return;
+    };
+    let mut v6 = Vec::new();
+    for prefix in reach.nlri {
+        match prefix {
+            IpNet::V4(p) => update.withdrawn.push(p),
+            p @ IpNet::V6(_) => v6.push(p),
+        }
+    }
+    if v6.is_empty() {
+        return;
+    }
+    let ipv6 = Family::Ipv6Unicast.afi_safi();
+    match &mut update.mp_unreach {
+        Some(unreach) if unreach.afi_safi == ipv6 => unreach.withdrawn.extend(v6),
+        Some(unreach) => {
+            // An IPv4 MP_UNREACH: its prefixes move to the classic field to make room.
+            for prefix in mem::take(&mut unreach.withdrawn) {
+                if let IpNet::V4(p) = prefix {
+                    update.withdrawn.push(p);
+                }
+            }
+            *unreach = MpUnreach {
+                afi_safi: ipv6,
+                withdrawn: v6,
+            };
+        }
+        None => {
+            update.mp_unreach = Some(MpUnreach {
+                afi_safi: ipv6,
+                withdrawn: v6,
+            })
+        }
+    }
+}
+
+fn decode_update(body: &[u8], opts: &DecodeOptions) -> Result<Decoded, DecodeError> {
+    let mut r = Reader::new(body);
+    let withdrawn_len = r.u16().unwrap_or_default();
+    let available = r.remaining();
+    let withdrawn_field =
+        r.take(usize::from(withdrawn_len))
+            .ok_or(DecodeError::WithdrawnLengthOverrun {
+                length: withdrawn_len,
+                available,
+            })?;
+    let Some(attr_len) = r.u16() else {
+        return Err(DecodeError::AttributeLengthOverrun {
+            length: 0,
+            available: r.remaining(),
+        });
+    };
+    let available = r.remaining();
+    let attr_field = r
+        .take(usize::from(attr_len))
+        .ok_or(DecodeError::AttributeLengthOverrun {
+            length: attr_len,
+            available,
+        })?;
+    let nlri_field = r.rest();
+
+    let mut withdrawn = Vec::new();
+    nlri::decode_ipv4(withdrawn_field, &mut withdrawn).map_err(|error| {
+        DecodeError::InvalidNetworkField {
+            field: NlriField::Withdrawn,
+            error,
+        }
+    })?;
+
+    let mut parser = AttributeParser {
+        opts,
+        attrs: PathAttributes::default(),
+        any: false,
+        seen: [0; 4],
+        mp_reach: None,
+        mp_unreach: None,
+        as4_path: None,
+        as4_aggregator: None,
+        issues: Vec::new(),
+        truncated: false,
+    };
+    parser.parse(attr_field)?;
+
+    let mut nlri = Vec::new();
+    nlri::decode_ipv4(nlri_field, &mut nlri).map_err(|error| DecodeError::InvalidNetworkField {
+        field: NlriField::Nlri,
+        error,
+    })?;
+
+    if !opts.four_octet_as {
+        parser.merge_as4();
+    }
+    let mp_nlri = parser.mp_reach.as_ref().is_some_and(|m| !m.nlri.is_empty());
+    if (!nlri.is_empty() || mp_nlri) && !parser.truncated {
+        for (type_code, required) in [
+            (ATTR_ORIGIN, true),
+            (ATTR_AS_PATH, true),
+            (ATTR_NEXT_HOP, !nlri.is_empty()),
+        ] {
+            if required && !parser.seen(type_code) {
+                parser.fail(type_code, &[], AttributeError::Missing)?;
+            }
+        }
+    }
+
+    let withdraw_all = parser
+        .issues
+        .iter()
+        .any(|i| i.action == UpdateAction::TreatAsWithdraw);
+    let mut update = Update {
+        withdrawn,
+        attributes: parser.any.then_some(parser.attrs),
+        nlri,
+        mp_reach: parser.mp_reach,
+        mp_unreach: parser.mp_unreach,
+    };
+    if withdraw_all {
+        treat_as_withdraw(&mut update);
+    }
+    Ok(Decoded {
+        message: Message::Update(update),
+        issues: parser.issues,
+    })
+}
