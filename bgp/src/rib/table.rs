@@ -1,0 +1,202 @@
+//! The per-family prefix table: a dense `Vec` of entries plus a hash index of `u32` positions
+//! into it (the layout of `indexmap`, written for our entry type). See
+//! `docs/decisions/0001-rib-layout.md` for why this layout and what it costs.
+//!
+//! Each entry holds the prefix, the reason of its last decision and its paths: one path
+//! inline (the common case of a single peer), or a boxed list once a second peer sends the
+//! prefix. The paths of an entry are kept in arrival order, oldest first.
+
+use std::hash::{BuildHasher, Hash};
+use std::sync::Arc;
+
+use hashbrown::{DefaultHashBuilder, HashTable};
+
+use super::decision::Reason;
+use super::{PeerId, RouteAttributes};
+
+/// Path flag: the selected (best) path of its prefix.
+pub(crate) const FLAG_BEST: u8 = 0x01;
+/// Path flag: a member of the multipath (ECMP) group other than the best path.
+pub(crate) const FLAG_MULTIPATH: u8 = 0x02;
+
+/// One path: a route to a prefix from one peer. 16 bytes.
+#[derive(Debug, Clone)]
+pub(crate) struct Path {
+    /// Interned attributes (with the next hop).
+    pub attrs: Arc<RouteAttributes>,
+    /// When it was received or last changed, in seconds since the RIB was created.
+    pub received: u32,
+    /// Who sent it.
+    pub peer: PeerId,
+    /// `FLAG_*` bits.
+    pub flags: u8,
+}
+
+/// The paths of one prefix, oldest first.
+#[derive(Debug, Clone)]
+pub(crate) enum Paths {
+    /// Exactly one path, stored inline.
+    One(Path),
+    /// Two or more paths.
+    Many(Box<Vec<Path>>),
+}
+
+impl Paths {
+    /// The paths as a slice, oldest first.
+    pub fn as_slice(&self) -> &[Path] {
+        match self {
+            Paths::One(p) => std::slice::from_ref(p),
+            Paths::Many(v) => v,
+        }
+    }
+
+    /// The paths as a mutable slice, oldest first.
+    pub fn as_mut_slice(&mut self) -> &mut [Path] {
+        match self {
+            Paths::One(p) => std::slice::from_mut(p),
+            Paths::Many(v) => v,
+        }
+    }
+
+    /// Appends a path (the newest).
+    pub fn push(&mut self, path: Path) {
+        match self {
+            Paths::Many(v) => v.push(path),
+            Paths::One(_) => {
+                let mut list = Vec::with_capacity(2);
+                let old = std::mem::replace(self, Paths::Many(Box::default()));
+                if let Paths::One(first) = old {
+                    list.push(first);
+                }
+                list.push(path);
+                *self = Paths::Many(Box::new(list));
+            }
+        }
+    }
+
+    /// Removes the path at `index` (keeping the order of the others) and returns it.
+    /// `None` when the index is out of range or it is the last path (remove the entry then).
+    pub fn remove(&mut self, index: usize) -> Option<Path> {
+        let Paths::Many(v) = self else { return None };
+        if index >= v.len() {
+            return None;
+        }
+        let removed = v.remove(index);
+        if v.len() == 1 {
+            if let Some(only) = v.pop() {
+                *self = Paths::One(only);
+            }
+        }
+        Some(removed)
+    }
+
+    /// Heap bytes owned by this list (for statistics).
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            Paths::One(_) => 0,
+            Paths::Many(v) => {
+                std::mem::size_of::<Vec<Path>>() + v.capacity() * std::mem::size_of::<Path>()
+            }
+        }
+    }
+}
+
+/// One prefix of the table.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry<K> {
+    /// The prefix.
+    pub prefix: K,
+    /// Why the current best path won its last comparison.
+    pub reason: Reason,
+    /// Its paths, oldest first.
+    pub paths: Paths,
+}
+
+/// The table of one address family.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Table<K> {
+    entries: Vec<Entry<K>>,
+    index: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+}
+
+impl<K: Copy + Eq + Hash> Table<K> {
+    /// Number of prefixes.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// All entries, in no particular order.
+    pub fn entries(&self) -> &[Entry<K>] {
+        &self.entries
+    }
+
+    /// Position of `prefix` in the entry list.
+    pub fn position(&self, prefix: &K) -> Option<usize> {
+        let hash = self.hasher.hash_one(prefix);
+        let entries = &self.entries;
+        self.index
+            .find(hash, |&i| {
+                entries.get(i as usize).is_some_and(|e| e.prefix == *prefix)
+            })
+            .map(|&i| i as usize)
+    }
+
+    /// The entry of `prefix`.
+    pub fn get(&self, prefix: &K) -> Option<&Entry<K>> {
+        self.position(prefix).and_then(|i| self.entries.get(i))
+    }
+
+    /// The entry at `position`.
+    pub fn at_mut(&mut self, position: usize) -> Option<&mut Entry<K>> {
+        self.entries.get_mut(position)
+    }
+
+    /// Adds a new prefix with its first path; the caller checked it is absent. Returns its
+    /// position.
+    pub fn insert_new(&mut self, entry: Entry<K>) -> usize {
+        let position = self.entries.len();
+        let hash = self.hasher.hash_one(entry.prefix);
+        self.entries.push(entry);
+        let (entries, hasher) = (&self.entries, &self.hasher);
+        self.index.insert_unique(hash, position as u32, |&i| {
+            entries
+                .get(i as usize)
+                .map_or(0, |e| hasher.hash_one(e.prefix))
+        });
+        position
+    }
+
+    /// Removes the entry at `position` (its last path went away) and returns it.
+    pub fn remove_at(&mut self, position: usize) -> Option<Entry<K>> {
+        let prefix = self.entries.get(position)?.prefix;
+        let hash = self.hasher.hash_one(prefix);
+        if let Ok(slot) = self.index.find_entry(hash, |&i| i as usize == position) {
+            slot.remove();
+        }
+        let last = self.entries.len() - 1;
+        let removed = self.entries.swap_remove(position);
+        if position != last {
+            // The former last entry moved into `position`: repoint its index slot.
+            if let Some(moved) = self.entries.get(position) {
+                let moved_hash = self.hasher.hash_one(moved.prefix);
+                if let Some(slot) = self.index.find_mut(moved_hash, |&i| i as usize == last) {
+                    *slot = position as u32;
+                }
+            }
+        }
+        Some(removed)
+    }
+
+    /// Bytes used by the table itself and its path lists (not the attributes).
+    pub fn bytes(&self) -> usize {
+        self.entries.capacity() * std::mem::size_of::<Entry<K>>()
+            + self.index.capacity() * std::mem::size_of::<u32>()
+            + self.index.capacity() // one control byte per bucket (approximately)
+            + self
+                .entries
+                .iter()
+                .map(|e| e.paths.heap_bytes())
+                .sum::<usize>()
+    }
+}
