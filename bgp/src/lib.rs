@@ -7,3 +7,4 @@
 pub mod fsm;
 pub mod md5;
 pub mod packet;
+pub mod rib;
