@@ -108,6 +108,8 @@ pub enum Timer {
 }
 
 /// An event fed to the machine.
+// Messages are moved once per input; boxing them would cost an allocation per UPDATE.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     /// Start the session (ManualStart, or ManualStart_with_PassiveTcpEstablishment).
@@ -289,7 +291,7 @@ impl Fsm {
                     let n = Notification::new(notification::CEASE, subcode);
                     actions.push(Action::Send(Message::Notification(n)));
                 }
-                self.to_idle(DownReason::AdminStop, &mut actions);
+                self.go_idle(DownReason::AdminStop, &mut actions);
                 self.connect_retry_at = None;
             }
             Input::Connected => self.connected(now, &mut actions),
@@ -350,7 +352,7 @@ impl Fsm {
         if self.has_connection() {
             let n = Notification::new(notification::HOLD_TIMER_EXPIRED, 0);
             actions.push(Action::Send(Message::Notification(n)));
-            self.to_idle(DownReason::HoldTimerExpired, actions);
+            self.go_idle(DownReason::HoldTimerExpired, actions);
             self.schedule_restart(now);
         }
     }
@@ -390,7 +392,7 @@ impl Fsm {
                 self.connect_retry_at = Some(now + self.config.connect_retry);
             }
             SessionState::OpenConfirm | SessionState::Established => {
-                self.to_idle(DownReason::ConnectionClosed, actions);
+                self.go_idle(DownReason::ConnectionClosed, actions);
                 self.schedule_restart(now);
             }
         }
@@ -402,7 +404,7 @@ impl Fsm {
             return;
         }
         actions.push(Action::Send(Message::Notification(n.clone())));
-        self.to_idle(DownReason::NotificationSent(n), actions);
+        self.go_idle(DownReason::NotificationSent(n), actions);
         self.schedule_restart(now);
     }
 
@@ -419,7 +421,7 @@ impl Fsm {
 
     /// Closes any connection and goes to Idle, reporting `reason` when a session (or the OPEN
     /// exchange) was under way.
-    fn to_idle(&mut self, reason: DownReason, actions: &mut Vec<Action>) {
+    fn go_idle(&mut self, reason: DownReason, actions: &mut Vec<Action>) {
         let had_session = self.has_connection();
         if self.state != SessionState::Idle {
             actions.push(Action::Close);
@@ -436,7 +438,7 @@ impl Fsm {
         if let Message::Notification(n) = message {
             if self.state != SessionState::Idle {
                 let had_session = self.has_connection();
-                self.to_idle(DownReason::NotificationReceived(n.clone()), actions);
+                self.go_idle(DownReason::NotificationReceived(n.clone()), actions);
                 if !had_session {
                     actions.push(Action::Down(DownReason::NotificationReceived(n)));
                 }

@@ -4,7 +4,19 @@
 //! No Kubernetes and no CLI live here: the `speaker` and `mini-router` binaries build on
 //! this crate's public API.
 
+pub mod config;
+mod engine;
+pub mod export;
 pub mod fsm;
 pub mod md5;
 pub mod packet;
+pub mod session;
+pub mod speaker;
 pub mod rib;
+
+pub use config::{BGP_PORT, ListenRange, PeerConfig, RemoteAs, SpeakerConfig};
+pub use fsm::{DownReason, Negotiated, SessionState};
+pub use packet::Family;
+pub use rib::{BestChange, PathView, PeerId, RouteAttributes, Selected};
+pub use session::PeerStatus;
+pub use speaker::{Event, LocalRoute, PeerSummary, RouteView, Speaker, SpeakerError};

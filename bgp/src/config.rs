@@ -1,0 +1,122 @@
+//! How a speaker and its peers are configured: the values an operator (FRR-style CLI,
+//! MetalLB `BGPPeer`) sets, with FRR's defaults.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+pub use crate::fsm::RemoteAs;
+use crate::packet::Family;
+
+/// The BGP port (RFC 4271).
+pub const BGP_PORT: u16 = 179;
+
+/// Settings of the whole speaker.
+#[derive(Debug, Clone)]
+pub struct SpeakerConfig {
+    /// Our AS.
+    pub local_as: u32,
+    /// Our BGP identifier.
+    pub router_id: Ipv4Addr,
+    /// Addresses to accept connections on; empty = never accept.
+    pub listen: Vec<SocketAddr>,
+    /// Re-advertise routes learned from peers (a router does; a MetalLB speaker does not).
+    pub readvertise: bool,
+    /// `maximum-paths` for eBGP paths (ECMP group size; FRR's default in Debian's build is 256).
+    pub max_paths_ebgp: u16,
+    /// `maximum-paths ibgp` for iBGP paths.
+    pub max_paths_ibgp: u16,
+    /// Capacity of the event channel; when full, the speaker waits for the consumer.
+    pub event_capacity: usize,
+}
+
+impl Default for SpeakerConfig {
+    fn default() -> Self {
+        SpeakerConfig {
+            local_as: 64512,
+            router_id: Ipv4Addr::UNSPECIFIED,
+            listen: Vec::new(),
+            readvertise: false,
+            max_paths_ebgp: crate::rib::DEFAULT_MAX_PATHS,
+            max_paths_ibgp: crate::rib::DEFAULT_MAX_PATHS,
+            event_capacity: 1024,
+        }
+    }
+}
+
+/// Settings of one peer (FRR `neighbor …` commands; MetalLB `BGPPeer`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerConfig {
+    /// The peer's address.
+    pub address: IpAddr,
+    /// TCP port to connect to.
+    pub port: u16,
+    /// The AS the peer must have.
+    pub remote_as: RemoteAs,
+    /// Our AS towards this peer, when not the speaker's (MetalLB `myASN` per peer).
+    pub local_as: Option<u32>,
+    /// Source address of outgoing connections (`update-source`).
+    pub local_address: Option<IpAddr>,
+    /// Hold time we propose, in seconds (FRR default 180).
+    pub hold_time: u16,
+    /// Keepalive interval in seconds; `None` = a third of the hold time.
+    pub keepalive: Option<u16>,
+    /// Time between connection attempts (FRR default 120 s).
+    pub connect_retry: Duration,
+    /// Never connect; wait for the peer.
+    pub passive: bool,
+    /// TCP MD5 password (RFC 2385).
+    pub password: Option<String>,
+    /// Families to negotiate.
+    pub families: Vec<Family>,
+    /// TTL for eBGP sessions that are not directly connected (`ebgp-multihop`).
+    pub ebgp_multihop: Option<u8>,
+    /// Close the session (Cease/1) when the peer sends more prefixes than this.
+    pub max_prefix: Option<u32>,
+    /// Free text (`description`).
+    pub description: Option<String>,
+    /// Administratively down (`shutdown`).
+    pub shutdown: bool,
+    /// Weight given to routes from this peer in the decision process.
+    pub weight: u16,
+}
+
+impl PeerConfig {
+    /// A peer with FRR's defaults.
+    pub fn new(address: IpAddr, remote_as: RemoteAs) -> Self {
+        PeerConfig {
+            address,
+            port: BGP_PORT,
+            remote_as,
+            local_as: None,
+            local_address: None,
+            hold_time: 180,
+            keepalive: None,
+            connect_retry: Duration::from_secs(120),
+            passive: false,
+            password: None,
+            families: vec![Family::Ipv4Unicast, Family::Ipv6Unicast],
+            ebgp_multihop: None,
+            max_prefix: None,
+            description: None,
+            shutdown: false,
+            weight: 0,
+        }
+    }
+
+    /// The address and port to connect to.
+    pub fn socket_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.address, self.port)
+    }
+}
+
+/// Dynamic neighbors (FRR `bgp listen range PREFIX peer-group NAME`): any connection from an
+/// address inside `range` becomes a peer configured like `template`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListenRange {
+    /// Accepted source addresses.
+    pub range: IpNet,
+    /// Settings of the peers created; `address` is replaced with the connecting one.
+    pub template: PeerConfig,
+}

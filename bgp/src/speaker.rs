@@ -1,0 +1,250 @@
+//! The public face of the crate: a [`Speaker`] runs BGP sessions with configured peers,
+//! keeps the RIB, advertises locally originated routes, and reports what happens as a
+//! stream of [`Event`]s. `speaker` (MetalLB) and `mini-router` are built on it.
+//!
+//! Inside, one core task owns the RIB and the peer table (see [`crate::engine`]); each peer
+//! has a session task; listeners hand accepted connections to the core. The [`Speaker`]
+//! handle only sends requests to the core, so it is cheap to clone and share.
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use ipnet::IpNet;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::{ListenRange, PeerConfig, SpeakerConfig};
+use crate::fsm::{DownReason, SessionState};
+use crate::packet::{Family, PathAttributes};
+use crate::rib::BestChange;
+use crate::session::PeerStatus;
+
+pub use crate::engine::RouteView;
+
+/// Errors of the speaker API.
+#[derive(Debug, thiserror::Error)]
+pub enum SpeakerError {
+    /// A listening socket could not be opened.
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// The address.
+        address: std::net::SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A peer with this address exists already.
+    #[error("peer {0} is already configured")]
+    PeerExists(IpAddr),
+    /// No peer with this address.
+    #[error("no peer {0} is configured")]
+    NoSuchPeer(IpAddr),
+    /// The MD5 password could not be installed.
+    #[error(transparent)]
+    Md5(#[from] crate::md5::Md5Error),
+    /// A route's prefix and next hop are of different address families, or similar.
+    #[error("invalid route {prefix}: {reason}")]
+    InvalidRoute {
+        /// The route.
+        prefix: IpNet,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The core task has stopped (after [`Speaker::shutdown`] or a crash).
+    #[error("the BGP speaker has stopped")]
+    Stopped,
+}
+
+/// A route this speaker originates (FRR `network`, a MetalLB service IP).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalRoute {
+    /// The prefix.
+    pub prefix: IpNet,
+    /// Attributes (ORIGIN, MED, LOCAL_PREF, communities...); AS_PATH is normally empty.
+    pub attrs: PathAttributes,
+    /// Next hop to advertise; `None` = our address on each session ("self").
+    pub next_hop: Option<IpAddr>,
+    /// Only these peers get it; `None` = all peers (MetalLB advertisements select peers).
+    pub peers: Option<Vec<IpAddr>>,
+}
+
+impl LocalRoute {
+    /// A route for `prefix` with ORIGIN IGP and no other attributes, to every peer.
+    pub fn new(prefix: IpNet) -> Self {
+        LocalRoute {
+            prefix,
+            attrs: PathAttributes::default(),
+            next_hop: None,
+            peers: None,
+        }
+    }
+}
+
+/// What a [`Speaker`] reports.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A session changed state.
+    StateChanged {
+        /// The peer.
+        peer: IpAddr,
+        /// Previous state.
+        from: SessionState,
+        /// New state.
+        to: SessionState,
+    },
+    /// A session reached Established.
+    PeerUp {
+        /// The peer.
+        peer: IpAddr,
+        /// The peer's AS.
+        peer_as: u32,
+    },
+    /// A session went down (or an OPEN exchange failed).
+    PeerDown {
+        /// The peer.
+        peer: IpAddr,
+        /// Why.
+        reason: DownReason,
+    },
+    /// A peer's UPDATE was applied.
+    RoutesReceived {
+        /// The peer.
+        peer: IpAddr,
+        /// Prefixes announced in it.
+        announced: usize,
+        /// Prefixes withdrawn in it.
+        withdrawn: usize,
+    },
+    /// Best paths changed in the Loc-RIB (for the kernel FIB).
+    BestPathChanged(Vec<BestChange>),
+}
+
+/// A peer as queries see it.
+#[derive(Debug, Clone)]
+pub struct PeerSummary {
+    /// Its configuration.
+    pub config: PeerConfig,
+    /// Created by a listen range rather than configured.
+    pub dynamic: bool,
+    /// Session status.
+    pub status: PeerStatus,
+    /// Prefixes accepted from the peer, per family.
+    pub received: Vec<(Family, usize)>,
+    /// When the snapshot was taken.
+    pub at: Instant,
+}
+
+/// A request to the core task.
+#[derive(Debug)]
+pub(crate) enum Request {
+    AddPeer(PeerConfig, oneshot::Sender<Result<(), SpeakerError>>),
+    RemovePeer(IpAddr, oneshot::Sender<Result<(), SpeakerError>>),
+    SetShutdown(IpAddr, bool, oneshot::Sender<Result<(), SpeakerError>>),
+    Reset(Option<IpAddr>, oneshot::Sender<Result<(), SpeakerError>>),
+    AddListenRange(ListenRange, oneshot::Sender<Result<(), SpeakerError>>),
+    RemoveListenRange(IpNet, oneshot::Sender<Result<(), SpeakerError>>),
+    Announce(LocalRoute, oneshot::Sender<Result<(), SpeakerError>>),
+    Withdraw(IpNet, oneshot::Sender<Result<(), SpeakerError>>),
+    SetMaxPaths { ebgp: u16, ibgp: u16 },
+    Peers(oneshot::Sender<Vec<PeerSummary>>),
+    Routes(Family, oneshot::Sender<Vec<RouteView>>),
+    Route(IpNet, oneshot::Sender<Option<RouteView>>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A handle to a running BGP speaker. Cloning it gives another handle to the same speaker.
+#[derive(Debug, Clone)]
+pub struct Speaker {
+    tx: mpsc::Sender<Request>,
+}
+
+impl Speaker {
+    /// Starts a speaker: binds its listeners, spawns the core task, and returns the handle
+    /// with the receiving end of its event stream.
+    pub async fn start(
+        config: SpeakerConfig,
+    ) -> Result<(Speaker, mpsc::Receiver<Event>), SpeakerError> {
+        let (tx, rx) = mpsc::channel(256);
+        let events = crate::engine::spawn(config, rx).await?;
+        Ok((Speaker { tx }, events))
+    }
+
+    async fn call<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Request,
+    ) -> Result<T, SpeakerError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(make(reply))
+            .await
+            .map_err(|_| SpeakerError::Stopped)?;
+        answer.await.map_err(|_| SpeakerError::Stopped)
+    }
+
+    /// Configures a peer and starts its session (unless `shutdown` is set).
+    pub async fn add_peer(&self, config: PeerConfig) -> Result<(), SpeakerError> {
+        self.call(|r| Request::AddPeer(config, r)).await?
+    }
+
+    /// Removes a peer: its session ends with Cease/3 and its routes are withdrawn.
+    pub async fn remove_peer(&self, address: IpAddr) -> Result<(), SpeakerError> {
+        self.call(|r| Request::RemovePeer(address, r)).await?
+    }
+
+    /// `neighbor X shutdown` (true, Cease/2) or `no neighbor X shutdown` (false).
+    pub async fn set_shutdown(&self, address: IpAddr, shutdown: bool) -> Result<(), SpeakerError> {
+        self.call(|r| Request::SetShutdown(address, shutdown, r))
+            .await?
+    }
+
+    /// `clear ip bgp ADDR` (or every peer with `None`): resets the session (Cease/4).
+    pub async fn reset(&self, address: Option<IpAddr>) -> Result<(), SpeakerError> {
+        self.call(|r| Request::Reset(address, r)).await?
+    }
+
+    /// Accepts sessions from any address in a range (FRR `bgp listen range`).
+    pub async fn add_listen_range(&self, range: ListenRange) -> Result<(), SpeakerError> {
+        self.call(|r| Request::AddListenRange(range, r)).await?
+    }
+
+    /// Stops accepting new sessions from a range (existing ones stay).
+    pub async fn remove_listen_range(&self, range: IpNet) -> Result<(), SpeakerError> {
+        self.call(|r| Request::RemoveListenRange(range, r)).await?
+    }
+
+    /// Originates (or replaces) a route.
+    pub async fn announce(&self, route: LocalRoute) -> Result<(), SpeakerError> {
+        self.call(|r| Request::Announce(route, r)).await?
+    }
+
+    /// Stops originating a route.
+    pub async fn withdraw(&self, prefix: IpNet) -> Result<(), SpeakerError> {
+        self.call(|r| Request::Withdraw(prefix, r)).await?
+    }
+
+    /// `maximum-paths N` and `maximum-paths ibgp N`.
+    pub async fn set_max_paths(&self, ebgp: u16, ibgp: u16) -> Result<(), SpeakerError> {
+        self.tx
+            .send(Request::SetMaxPaths { ebgp, ibgp })
+            .await
+            .map_err(|_| SpeakerError::Stopped)
+    }
+
+    /// Every peer with its session status.
+    pub async fn peers(&self) -> Result<Vec<PeerSummary>, SpeakerError> {
+        self.call(Request::Peers).await
+    }
+
+    /// The Loc-RIB of a family, sorted by prefix, every path of every prefix.
+    pub async fn routes(&self, family: Family) -> Result<Vec<RouteView>, SpeakerError> {
+        self.call(|r| Request::Routes(family, r)).await
+    }
+
+    /// The paths of one prefix (exact match).
+    pub async fn route(&self, prefix: IpNet) -> Result<Option<RouteView>, SpeakerError> {
+        self.call(|r| Request::Route(prefix, r)).await
+    }
+
+    /// Ends every session (Cease/2), withdraws everything and stops the core task.
+    pub async fn shutdown(&self) -> Result<(), SpeakerError> {
+        self.call(Request::Shutdown).await
+    }
+}
