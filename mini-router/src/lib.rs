@@ -1,0 +1,6 @@
+//! mini-router: an interactive BGP router with an FRR-like CLI. The crate is split the way
+//! the router works: `cli` (the command language), `config` (the running configuration and
+//! its FRR-syntax file), `view` + `render` (state as FRR 8.4 prints it) and `fib` (kernel
+//! routes over netlink).
+
+pub mod cli;
