@@ -1,0 +1,17 @@
+//! The offline Kubernetes lab of ferrolb: a real control plane (etcd, kube-apiserver,
+//! kube-controller-manager, kube-scheduler, and kwok playing the kubelets) started from
+//! binaries built by `lab/scripts/build-control-plane.sh`.
+//!
+//! [`Cluster`] is what integration tests use: each one has its own ports and data directory
+//! and is torn down on drop. The `lab` binary builds the seed tutorial's topology in network
+//! namespaces around the same [`Cluster`].
+
+pub mod binaries;
+pub mod cluster;
+pub mod kubeconfig;
+pub mod pki;
+pub mod ports;
+pub mod process;
+
+pub use binaries::{Binaries, Binary, MissingBinary};
+pub use cluster::{Cluster, ClusterConfig, ClusterError, NodeSpec, Ports};
