@@ -237,7 +237,7 @@ fn tuples(text: &str) -> Result<Vec<Vec<u32>>> {
     Ok(out)
 }
 
-/// The filter block of a static route: BGP attributes the route starts with.
+/// The statements of the export filter that give one originated route its BGP attributes.
 fn route_block(spec: &PeerSpec, route: &Route, addr: Ipv4Addr) -> String {
     let mut s = String::new();
     if let Some(med) = route.med {
@@ -273,15 +273,21 @@ fn render_config(spec: &PeerSpec, addr: Ipv4Addr, port: u16, log: &std::path::Pa
         let _ = writeln!(s, "protocol static {name} {{");
         let _ = writeln!(s, "  {};", if afi == Afi::Ipv4 { "ipv4" } else { "ipv6" });
         for route in spec.routes.iter().filter(|r| Afi::of(&r.prefix) == afi) {
-            let _ = writeln!(
-                s,
-                "  route {} blackhole {{{} }};",
-                route.prefix,
-                route_block(spec, route, addr)
-            );
+            let _ = writeln!(s, "  route {} blackhole;", route.prefix);
         }
         s.push_str("}\n");
     }
+    // Attributes are set on export: BIRD drops a MED on eBGP unless the export filter set it.
+    s.push_str("filter announced {\n  if source != RTS_STATIC then reject;\n");
+    for route in &spec.routes {
+        let _ = writeln!(
+            s,
+            "  if net = {} then {{{} }}",
+            route.prefix,
+            route_block(spec, route, addr)
+        );
+    }
+    s.push_str("  accept;\n}\n");
     s.push_str("protocol bgp peer {\n");
     let _ = writeln!(s, "  local {addr} port {port} as {};", spec.local_as);
     let _ = writeln!(
@@ -299,11 +305,11 @@ fn render_config(spec: &PeerSpec, addr: Ipv4Addr, port: u16, log: &std::path::Pa
     if let Some(password) = &spec.password {
         let _ = writeln!(s, "  password \"{password}\";");
     }
-    s.push_str("  ipv4 { import all; export where source = RTS_STATIC; next hop keep; };\n");
+    s.push_str("  ipv4 { import all; export filter announced; next hop keep; };\n");
     if spec.ipv6 {
         let _ = writeln!(
             s,
-            "  ipv6 {{ import all; export where source = RTS_STATIC; next hop address {}; }};",
+            "  ipv6 {{ import all; export filter announced; next hop address {}; }};",
             spec.ipv6_next_hop
         );
     }

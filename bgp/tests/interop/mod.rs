@@ -65,6 +65,14 @@ pub enum HarnessError {
         /// The text that did not parse (shortened).
         text: String,
     },
+    /// The daemon process exited (usually a configuration it refused).
+    #[error("{name} exited: {status}")]
+    Exited {
+        /// The daemon.
+        name: String,
+        /// Its exit status.
+        status: String,
+    },
     /// No free loopback address could be locked.
     #[error("no free loopback address in {LOCK_DIR} after {tried} attempts")]
     NoAddress {
@@ -464,11 +472,9 @@ impl DaemonProcess {
     pub fn check_running(&mut self) -> Result<()> {
         match self.child.try_wait() {
             Ok(None) => Ok(()),
-            Ok(Some(status)) => Err(HarnessError::Command {
-                command: self.name.to_string(),
+            Ok(Some(status)) => Err(HarnessError::Exited {
+                name: self.name.to_string(),
                 status: status.to_string(),
-                stdout: String::new(),
-                stderr: "daemon exited".to_string(),
             }),
             Err(e) => Err(io_err(format!("wait for {}", self.name))(e)),
         }
@@ -561,6 +567,9 @@ where
         match check(daemon) {
             Ok(Some(value)) => return value,
             Ok(None) => {}
+            Err(e @ HarnessError::Exited { .. }) => {
+                panic!("{e} while waiting for {what}\nlog:\n{}", daemon.log_tail())
+            }
             Err(e) => last_error = e.to_string(),
         }
         if Instant::now() >= deadline {
@@ -592,6 +601,9 @@ where
         match check(daemon) {
             Ok(Some(value)) => return value,
             Ok(None) => {}
+            Err(e @ HarnessError::Exited { .. }) => {
+                panic!("{e} while waiting for {what}\nlog:\n{}", daemon.log_tail())
+            }
             Err(e) => last_error = e.to_string(),
         }
         if Instant::now() >= deadline {

@@ -1,0 +1,72 @@
+//! Interop with ExaBGP 4.2 started from its Debian package on a loopback address of its own
+//! (see `interop/exabgp.rs`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod interop;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use interop::exabgp::ExaBgp;
+use interop::frr::Frr;
+use interop::{Daemon, Endpoint, PeerSpec, Route, wait_established, wait_no_route, wait_route};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Proves the harness rather than our code: ExaBGP (passive) and FRR reach Established and
+/// exchange routes with their attributes; ExaBGP's API pipe announces and withdraws at runtime.
+#[test]
+fn harness_exabgp_peers_with_frr() {
+    let exa_at = Endpoint::allocate().unwrap();
+    let frr_at = Endpoint::allocate().unwrap();
+    let mut exa_spec = PeerSpec::new(65040, frr_at.ip(), frr_at.port, 65041);
+    exa_spec.passive = true;
+    exa_spec.routes = vec![
+        Route::new("10.40.0.0/24")
+            .med(40)
+            .community(65040, 1)
+            .large_community(4_200_000_040, 1, 2)
+            .prepend(&[4_200_000_041]),
+        Route::new("2001:db8:40::/48").community(65040, 6),
+    ];
+    let mut frr_spec = PeerSpec::new(65041, exa_at.ip(), exa_at.port, 65040);
+    frr_spec.routes = vec![
+        Route::new("10.41.0.0/24")
+            .med(41)
+            .community(65041, 1)
+            .large_community(1, 2, 3),
+        Route::new("2001:db8:41::/48"),
+    ];
+    let mut exa = ExaBgp::start_at(exa_at, exa_spec).unwrap();
+    let mut frr = Frr::start_at(frr_at, frr_spec).unwrap();
+
+    wait_established(&mut frr, WAIT);
+    wait_established(&mut exa, WAIT);
+
+    let at_frr = wait_route(&mut frr, "10.40.0.0/24".parse().unwrap(), WAIT);
+    assert_eq!(at_frr.as_path, vec![65040, 4_200_000_041]);
+    assert_eq!(at_frr.med, Some(40));
+    assert_eq!(at_frr.communities, vec![(65040, 1)]);
+    assert_eq!(at_frr.large_communities, vec![(4_200_000_040, 1, 2)]);
+    assert_eq!(at_frr.next_hop, Some(IpAddr::V4(exa.addr())));
+    wait_route(&mut frr, "2001:db8:40::/48".parse().unwrap(), WAIT);
+
+    let at_exa = wait_route(&mut exa, "10.41.0.0/24".parse().unwrap(), WAIT);
+    assert_eq!(at_exa.as_path, vec![65041]);
+    assert_eq!(at_exa.med, Some(41));
+    assert_eq!(at_exa.communities, vec![(65041, 1)]);
+    assert_eq!(at_exa.large_communities, vec![(1, 2, 3)]);
+    let at_exa6 = wait_route(&mut exa, "2001:db8:41::/48".parse().unwrap(), WAIT);
+    assert_eq!(at_exa6.next_hop, Some(IpAddr::V6(frr.spec().ipv6_next_hop)));
+
+    exa.withdraw("10.40.0.0/24".parse().unwrap()).unwrap();
+    wait_no_route(&mut frr, "10.40.0.0/24".parse().unwrap(), WAIT);
+    exa.announce(&Route::new("10.42.0.0/24").med(42)).unwrap();
+    assert_eq!(
+        wait_route(&mut frr, "10.42.0.0/24".parse().unwrap(), WAIT).med,
+        Some(42)
+    );
+    frr.withdraw("2001:db8:41::/48".parse().unwrap()).unwrap();
+    wait_no_route(&mut exa, "2001:db8:41::/48".parse().unwrap(), WAIT);
+}
