@@ -161,6 +161,23 @@ impl ExaBgp {
     }
 }
 
+impl Drop for ExaBgp {
+    /// ExaBGP starts its API process in a process group of its own, so killing ExaBGP's group
+    /// leaves the FIFO reader behind: kill it by the pid it wrote, after checking that this pid
+    /// still reads our FIFO.
+    fn drop(&mut self) {
+        let Ok(pid) = fs::read_to_string(self.dir.path().join("api.pid")) else {
+            return;
+        };
+        let pid = pid.trim();
+        let stdin = fs::read_link(format!("/proc/{pid}/fd/0")).unwrap_or_default();
+        let ours = stdin == self.fifo();
+        if ours {
+            let _ = Command::new("kill").args(["-KILL", pid]).status();
+        }
+    }
+}
+
 /// Opens the command FIFO for writing without blocking (fails while no reader holds it).
 fn open_fifo(path: &Path) -> Result<fs::File> {
     fs::OpenOptions::new()
@@ -343,7 +360,8 @@ fn render_config(spec: &PeerSpec, addr: Ipv4Addr, port: u16, dir: &Path) -> Stri
     // /dev/null); `<>` keeps the FIFO open read-write so it never sees end-of-file.
     let _ = writeln!(
         s,
-        "process api {{\n  run /bin/sh -c \"exec 3<&0; cat <&3 >> {} & exec cat <> {}\";\n  encoder json;\n}}",
+        "process api {{\n  run /bin/sh -c \"echo $$ > {}; exec 3<&0; cat <&3 >> {} & exec cat <> {}\";\n  encoder json;\n}}",
+        dir.join("api.pid").display(),
         events.display(),
         fifo.display()
     );
