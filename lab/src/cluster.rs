@@ -227,6 +227,9 @@ pub struct NodeSpec {
     pub internal_ip: IpAddr,
     /// Its pod CIDR, e.g. `10.244.1.0/24`.
     pub pod_cidr: String,
+    /// A control-plane node: labelled and tainted `node-role.kubernetes.io/control-plane`
+    /// as kubeadm does, so ordinary pods go to the workers.
+    pub control_plane: bool,
 }
 
 /// A component that is running, for `lab status` and for `lab down`.
@@ -753,7 +756,7 @@ impl Cluster {
 }
 
 fn node_object(spec: &NodeSpec) -> serde_json::Value {
-    serde_json::json!({
+    let mut node = serde_json::json!({
         "apiVersion": "v1",
         "kind": "Node",
         "metadata": {
@@ -789,7 +792,14 @@ fn node_object(spec: &NodeSpec) -> serde_json::Value {
                 "machineID": "", "osImage": "kwok", "systemUUID": "",
             },
         },
-    })
+    });
+    if spec.control_plane {
+        node["metadata"]["labels"]["node-role.kubernetes.io/control-plane"] = "".into();
+        node["spec"]["taints"] = serde_json::json!([
+            { "key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule" }
+        ]);
+    }
+    node
 }
 
 /// Whether the node has condition Ready=True.

@@ -9,9 +9,11 @@
 pub mod binaries;
 pub mod cluster;
 pub mod kubeconfig;
+pub mod network;
 pub mod pki;
 pub mod ports;
 pub mod process;
+pub mod seed;
 
 pub use binaries::{Binaries, Binary, MissingBinary};
 pub use cluster::{Cluster, ClusterConfig, ClusterError, NodeSpec, Ports};

@@ -61,6 +61,7 @@ async fn deployment_behind_a_load_balancer_service_runs_on_a_kwok_node_with_endp
                 name: "kube-node-1".into(),
                 internal_ip: "10.192.0.3".parse().unwrap(),
                 pod_cidr: "10.244.1.0/24".into(),
+                control_plane: false,
             },
             Duration::from_secs(60),
         )

@@ -1,0 +1,174 @@
+//! The seed's network, built with iproute2: a bridge for 10.192.0.0/24 in this namespace
+//! (holding 10.192.0.1, the gateway, so the host reaches the apiserver) and one network
+//! namespace per machine of the tutorial, each joined to the bridge by a veth pair.
+
+use std::net::Ipv4Addr;
+use std::process::Command;
+
+/// The bridge's name.
+pub const BRIDGE: &str = "lab-br0";
+
+/// The gateway address on the bridge, and the prefix length of the lab's subnet.
+pub const GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 192, 0, 1);
+
+/// The subnet's prefix length.
+pub const PREFIX_LEN: u8 = 24;
+
+/// One machine of the seed: a network namespace with an address on the bridge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Host {
+    /// The namespace's name, which is also the machine's name, e.g. `kube-node-1`.
+    pub netns: &'static str,
+    /// Its address on 10.192.0.0/24.
+    pub address: Ipv4Addr,
+    /// The host-side veth name (at most 15 bytes).
+    pub veth: &'static str,
+}
+
+/// The seed's machines: the control-plane node, two workers and the external router.
+pub const HOSTS: [Host; 4] = [
+    Host {
+        netns: "kube-master",
+        address: Ipv4Addr::new(10, 192, 0, 2),
+        veth: "lab-kmaster",
+    },
+    Host {
+        netns: "kube-node-1",
+        address: Ipv4Addr::new(10, 192, 0, 3),
+        veth: "lab-knode1",
+    },
+    Host {
+        netns: "kube-node-2",
+        address: Ipv4Addr::new(10, 192, 0, 4),
+        veth: "lab-knode2",
+    },
+    Host {
+        netns: "router",
+        address: Ipv4Addr::new(10, 192, 0, 7),
+        veth: "lab-router",
+    },
+];
+
+/// An `ip` command failed.
+#[derive(Debug, thiserror::Error)]
+#[error("`ip {args}` failed: {reason}")]
+pub struct IpError {
+    /// The arguments.
+    pub args: String,
+    /// The exit status and stderr, or why it could not run.
+    pub reason: String,
+}
+
+/// Runs `ip ARGS`, failing with its stderr.
+pub fn ip(args: &[&str]) -> Result<(), IpError> {
+    let err = |reason: String| IpError {
+        args: args.join(" "),
+        reason,
+    };
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .map_err(|e| err(format!("cannot run ip: {e}")))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(err(format!(
+            "{}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
+}
+
+/// Runs `ip ARGS` inside namespace `ns`.
+pub fn ip_in(ns: &str, args: &[&str]) -> Result<(), IpError> {
+    let mut all = vec!["-n", ns];
+    all.extend_from_slice(args);
+    ip(&all)
+}
+
+/// The network namespaces that exist.
+pub fn namespaces() -> Vec<String> {
+    Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether link `name` exists in this namespace.
+pub fn link_exists(name: &str) -> bool {
+    Command::new("ip")
+        .args(["link", "show", "dev", name])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Which of the lab's namespaces and links exist now.
+pub fn leftovers() -> Vec<String> {
+    let present = namespaces();
+    let mut found: Vec<String> = HOSTS
+        .iter()
+        .filter(|h| present.iter().any(|p| p == h.netns))
+        .map(|h| format!("network namespace {}", h.netns))
+        .collect();
+    for link in std::iter::once(BRIDGE).chain(HOSTS.iter().map(|h| h.veth)) {
+        if link_exists(link) {
+            found.push(format!("link {link}"));
+        }
+    }
+    found
+}
+
+/// Creates the bridge, the namespaces and their veth pairs.
+pub fn create() -> Result<(), IpError> {
+    let gw = format!("{GATEWAY}/{PREFIX_LEN}");
+    ip(&["link", "add", BRIDGE, "type", "bridge"])?;
+    ip(&["addr", "add", &gw, "dev", BRIDGE])?;
+    ip(&["link", "set", BRIDGE, "up"])?;
+    for host in HOSTS {
+        let addr = format!("{}/{PREFIX_LEN}", host.address);
+        let gateway = GATEWAY.to_string();
+        ip(&["netns", "add", host.netns])?;
+        ip(&[
+            "link", "add", host.veth, "type", "veth", "peer", "name", "eth0", "netns", host.netns,
+        ])?;
+        ip(&["link", "set", host.veth, "master", BRIDGE, "up"])?;
+        ip_in(host.netns, &["link", "set", "lo", "up"])?;
+        ip_in(host.netns, &["addr", "add", &addr, "dev", "eth0"])?;
+        ip_in(host.netns, &["link", "set", "eth0", "up"])?;
+        ip_in(host.netns, &["route", "add", "default", "via", &gateway])?;
+    }
+    Ok(())
+}
+
+/// Removes everything [`create`] makes that still exists; returns what it removed and the
+/// errors of what it could not.
+pub fn remove() -> (Vec<String>, Vec<IpError>) {
+    let mut removed = Vec::new();
+    let mut errors = Vec::new();
+    let present = namespaces();
+    for host in HOSTS {
+        if present.iter().any(|p| p == host.netns) {
+            // Deleting the namespace deletes eth0 in it and so its veth peer here.
+            match ip(&["netns", "del", host.netns]) {
+                Ok(()) => removed.push(format!("network namespace {}", host.netns)),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    for link in HOSTS.iter().map(|h| h.veth).chain(std::iter::once(BRIDGE)) {
+        if link_exists(link) {
+            match ip(&["link", "del", link]) {
+                Ok(()) => removed.push(format!("link {link}")),
+                Err(e) => errors.push(e),
+            }
+        }
+    }
+    (removed, errors)
+}

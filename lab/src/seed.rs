@@ -1,0 +1,441 @@
+//! The seed tutorial's lab: [`up`] builds the network of [`crate::network`], starts the
+//! control plane in `kube-master`, registers the nodes and writes a kubeconfig for the user;
+//! [`down`] removes all of it; [`status`] tells what runs where.
+//!
+//! What `lab up` started is recorded in a state file, `$FERROLB_LAB_DIR/state.json`
+//! (default `/run/ferrolb-lab`), so `lab down` and `lab status` work from another shell.
+//! Later parts of ferrolb (the controller, speakers, mini-router, a kube-proxy stand-in) join
+//! the lab as [`ExtraProcess`]es: programs started in a namespace after the control plane,
+//! recorded and stopped like the control plane.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::binaries::{Binaries, Binary, MissingBinary};
+use crate::cluster::{Cluster, ClusterConfig, ClusterError, NodeSpec, Ports, RunningComponent};
+use crate::network::{self, HOSTS, IpError};
+use crate::process::{Process, SpawnError, group_alive, stop_group};
+
+/// The namespace running the control plane.
+pub const CONTROL_PLANE_NETNS: &str = "kube-master";
+
+/// The nodes kwok runs: name, InternalIP, pod CIDR and whether it is the control-plane node
+/// (tainted so workloads go to the workers, as in a kubeadm cluster).
+pub const NODES: [(&str, &str, &str, bool); 3] = [
+    ("kube-master", "10.192.0.2", "10.244.0.0/24", true),
+    ("kube-node-1", "10.192.0.3", "10.244.1.0/24", false),
+    ("kube-node-2", "10.192.0.4", "10.244.2.0/24", false),
+];
+
+/// Where the lab keeps its state: `$FERROLB_LAB_DIR`, else `/run/ferrolb-lab` (gone after a
+/// reboot, like the namespaces themselves).
+pub fn state_dir() -> PathBuf {
+    std::env::var_os("FERROLB_LAB_DIR")
+        .map_or_else(|| PathBuf::from("/run/ferrolb-lab"), PathBuf::from)
+}
+
+/// The user's kubeconfig for the lab.
+pub fn kubeconfig_path() -> PathBuf {
+    state_dir().join("kubeconfig")
+}
+
+/// A program a later part of ferrolb adds to the lab, started after the control plane.
+#[derive(Debug, Clone)]
+pub struct ExtraProcess {
+    /// Its name in `lab status` and in errors, e.g. `speaker-kube-node-1`.
+    pub name: String,
+    /// The namespace it runs in, e.g. `router`.
+    pub netns: String,
+    /// The program.
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+}
+
+/// What `lab up` records and `lab down` undoes.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct LabState {
+    /// The Kubernetes version running.
+    pub kubernetes_version: String,
+    /// The apiserver URL.
+    pub server: String,
+    /// Seconds since the epoch when the lab came up.
+    pub started_at: u64,
+    /// The processes, each with the namespace it runs in.
+    pub processes: Vec<(String, RunningComponent)>,
+}
+
+/// Why `lab up`, `lab down` or `lab status` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    /// A program is missing.
+    #[error(transparent)]
+    MissingBinary(#[from] MissingBinary),
+    /// A network command failed.
+    #[error("building the network: {0}")]
+    Network(#[from] IpError),
+    /// The control plane did not start.
+    #[error("starting the control plane in {CONTROL_PLANE_NETNS}: {0}")]
+    Cluster(#[from] ClusterError),
+    /// An extra process did not start.
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+    /// Part of a lab is there without its state file.
+    #[error(
+        "a lab is partly present ({0}) but has no state file in {dir}: run `lab down` first",
+        dir = state_dir().display()
+    )]
+    Partial(String),
+    /// The state file could not be read or written.
+    #[error("the lab's state file {path}: {reason}")]
+    State {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// `lab down` could not remove everything.
+    #[error("lab down left {0}")]
+    Leftovers(String),
+}
+
+/// Progress of a long step: prints `name…` and, when done, how long it took.
+pub struct Step {
+    name: String,
+    start: Instant,
+}
+
+impl Step {
+    /// Announces the step.
+    pub fn begin(name: &str) -> Step {
+        eprintln!("lab: {name} ...");
+        Step {
+            name: name.to_owned(),
+            start: Instant::now(),
+        }
+    }
+
+    /// Reports the step done.
+    pub fn done(self) {
+        eprintln!(
+            "lab: {} done in {:.1} s",
+            self.name,
+            self.start.elapsed().as_secs_f64()
+        );
+    }
+}
+
+fn state_file() -> PathBuf {
+    state_dir().join("state.json")
+}
+
+/// The state of the running lab, if there is one.
+pub fn read_state() -> Result<Option<LabState>, LabError> {
+    let path = state_file();
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(LabError::State {
+                path,
+                reason: e.to_string(),
+            });
+        }
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| LabError::State {
+            path,
+            reason: e.to_string(),
+        })
+}
+
+fn write_state(state: &LabState) -> Result<(), LabError> {
+    let path = state_file();
+    let err = |reason: String| LabError::State {
+        path: path.clone(),
+        reason,
+    };
+    let text = serde_json::to_string_pretty(state).map_err(|e| err(e.to_string()))?;
+    std::fs::write(&path, text).map_err(|e| err(e.to_string()))
+}
+
+/// What `lab up` did.
+#[derive(Debug)]
+pub enum UpOutcome {
+    /// A lab was already up; nothing was changed.
+    AlreadyUp(LabState),
+    /// The lab came up.
+    Started(LabState),
+}
+
+/// Builds the seed's lab: network, control plane in `kube-master`, nodes, kubeconfig, then
+/// `extras`. On failure everything made so far is removed again.
+pub async fn up(binaries: &Binaries, extras: &[ExtraProcess]) -> Result<UpOutcome, LabError> {
+    if let Some(state) = read_state()? {
+        return Ok(UpOutcome::AlreadyUp(state));
+    }
+    let leftovers = network::leftovers();
+    if !leftovers.is_empty() {
+        return Err(LabError::Partial(leftovers.join(", ")));
+    }
+    for b in [
+        Binary::Etcd,
+        Binary::KubeApiserver,
+        Binary::KubeControllerManager,
+        Binary::KubeScheduler,
+        Binary::Kwok,
+        Binary::Kubectl,
+    ] {
+        binaries.path(b)?;
+    }
+    let dir = state_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| LabError::State {
+        path: dir.clone(),
+        reason: e.to_string(),
+    })?;
+    match up_inner(binaries, extras, &dir).await {
+        Ok(state) => Ok(UpOutcome::Started(state)),
+        Err(e) => {
+            let (_, _) = network::remove();
+            let _ = std::fs::remove_dir_all(&dir);
+            Err(e)
+        }
+    }
+}
+
+async fn up_inner(
+    binaries: &Binaries,
+    extras: &[ExtraProcess],
+    dir: &Path,
+) -> Result<LabState, LabError> {
+    let step = Step::begin(
+        "network: bridge lab-br0 10.192.0.0/24, namespaces kube-master, kube-node-1, kube-node-2, router",
+    );
+    network::create()?;
+    step.done();
+
+    let step = Step::begin(
+        "control plane in kube-master (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok)",
+    );
+    let master = HOSTS[0].address;
+    let config = ClusterConfig {
+        address: IpAddr::V4(master),
+        netns: Some(CONTROL_PLANE_NETNS.to_owned()),
+        ports: Some(Ports::WELL_KNOWN),
+        data_dir: Some(dir.join("cluster")),
+        binaries: binaries.clone(),
+        ..ClusterConfig::full()
+    };
+    let cluster = Cluster::start(config).await?;
+    step.done();
+
+    let step = Step::begin("nodes kube-master, kube-node-1, kube-node-2 (kwok)");
+    for (name, ip, cidr, control_plane) in NODES {
+        let internal_ip = ip
+            .parse()
+            .map_err(|e: std::net::AddrParseError| LabError::State {
+                path: dir.to_owned(),
+                reason: format!("node address {ip}: {e}"),
+            })?;
+        cluster
+            .add_node(
+                &NodeSpec {
+                    name: name.to_owned(),
+                    internal_ip,
+                    pod_cidr: cidr.to_owned(),
+                    control_plane,
+                },
+                Duration::from_secs(60),
+            )
+            .await?;
+    }
+    step.done();
+
+    let kubeconfig = kubeconfig_path();
+    std::fs::copy(cluster.kubeconfig(), &kubeconfig).map_err(|e| LabError::State {
+        path: kubeconfig.clone(),
+        reason: e.to_string(),
+    })?;
+    let server = cluster.server().to_owned();
+    let mut processes: Vec<(String, RunningComponent)> = cluster
+        .detach()
+        .into_iter()
+        .map(|c| (CONTROL_PLANE_NETNS.to_owned(), c))
+        .collect();
+    let mut state = LabState {
+        kubernetes_version: crate::binaries::kubernetes_version().to_owned(),
+        server,
+        started_at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        processes: processes.clone(),
+    };
+    write_state(&state)?;
+
+    for extra in extras {
+        let step = Step::begin(&format!("{} in {}", extra.name, extra.netns));
+        let log = dir.join(format!("{}.log", extra.name));
+        let process = Process::spawn(
+            &extra.name,
+            &extra.program,
+            &extra.args,
+            Some(&extra.netns),
+            &log,
+        )?;
+        if let Some(pid) = process.detach() {
+            processes.push((
+                extra.netns.clone(),
+                RunningComponent {
+                    name: extra.name.clone(),
+                    pid,
+                    log,
+                    listen: String::new(),
+                },
+            ));
+        }
+        state.processes = processes.clone();
+        write_state(&state)?;
+        step.done();
+    }
+    Ok(state)
+}
+
+/// Removes the lab: stops its processes, deletes namespaces, links and files. Returns what
+/// was removed; fails if anything of the lab is left.
+pub fn down() -> Result<Vec<String>, LabError> {
+    let mut removed = Vec::new();
+    let state = read_state().unwrap_or(None);
+    if let Some(state) = &state {
+        let step = Step::begin("stopping processes");
+        for (netns, c) in state.processes.iter().rev() {
+            if group_alive(c.pid) {
+                stop_group(c.pid, Duration::from_secs(5), || !group_alive(c.pid));
+                removed.push(format!("process {} (pid {}) in {netns}", c.name, c.pid));
+            }
+        }
+        step.done();
+    }
+    let step = Step::begin("network");
+    let (gone, errors) = network::remove();
+    removed.extend(gone);
+    step.done();
+    let dir = state_dir();
+    if dir.exists() {
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => removed.push(format!("directory {}", dir.display())),
+            Err(e) => {
+                return Err(LabError::State {
+                    path: dir,
+                    reason: e.to_string(),
+                });
+            }
+        }
+    }
+    let mut left: Vec<String> = network::leftovers();
+    if let Some(state) = &state {
+        left.extend(
+            state
+                .processes
+                .iter()
+                .filter(|(_, c)| group_alive(c.pid))
+                .map(|(_, c)| format!("process {} (pid {})", c.name, c.pid)),
+        );
+    }
+    left.extend(errors.iter().map(ToString::to_string));
+    if left.is_empty() {
+        Ok(removed)
+    } else {
+        Err(LabError::Leftovers(left.join(", ")))
+    }
+}
+
+/// One row of `lab status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusRow {
+    /// The namespace.
+    pub netns: String,
+    /// The component.
+    pub name: String,
+    /// Its pid.
+    pub pid: u32,
+    /// Whether it still runs.
+    pub running: bool,
+    /// Where it listens.
+    pub listen: String,
+    /// Its log.
+    pub log: PathBuf,
+}
+
+/// What runs where, or `None` when no lab is up.
+pub fn status() -> Result<Option<(LabState, Vec<StatusRow>)>, LabError> {
+    let Some(state) = read_state()? else {
+        return Ok(None);
+    };
+    let rows = state
+        .processes
+        .iter()
+        .map(|(netns, c)| StatusRow {
+            netns: netns.clone(),
+            name: c.name.clone(),
+            pid: c.pid,
+            running: group_alive(c.pid),
+            listen: c.listen.clone(),
+            log: c.log.clone(),
+        })
+        .collect();
+    Ok(Some((state, rows)))
+}
+
+/// Renders `lab status` as a table.
+pub fn render_status(state: &LabState, rows: &[StatusRow]) -> String {
+    let mut net = comfy_table::Table::new();
+    net.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+    net.set_header(["namespace", "address", "role"]);
+    for host in HOSTS {
+        let role = match host.netns {
+            "kube-master" => "control plane",
+            "router" => "external router",
+            _ => "worker node",
+        };
+        net.add_row([
+            host.netns.to_owned(),
+            format!("{}/24", host.address),
+            role.to_owned(),
+        ]);
+    }
+    let mut procs = comfy_table::Table::new();
+    procs.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+    procs.set_header([
+        "namespace",
+        "component",
+        "pid",
+        "state",
+        "listens on",
+        "log",
+    ]);
+    for r in rows {
+        procs.add_row([
+            r.netns.clone(),
+            r.name.clone(),
+            r.pid.to_string(),
+            if r.running { "running" } else { "exited" }.to_owned(),
+            r.listen.clone(),
+            r.log.display().to_string(),
+        ]);
+    }
+    format!(
+        "Kubernetes {} at {} (kubeconfig {})\n{net}\n{procs}",
+        state.kubernetes_version,
+        state.server,
+        kubeconfig_path().display()
+    )
+}
+
+/// The kubectl command for the lab: the built kubectl with the lab's kubeconfig.
+pub fn kubectl(binaries: &Binaries) -> Result<std::process::Command, LabError> {
+    let mut cmd = std::process::Command::new(binaries.path(Binary::Kubectl)?);
+    cmd.arg(format!("--kubeconfig={}", kubeconfig_path().display()));
+    Ok(cmd)
+}
