@@ -43,6 +43,7 @@ fn prefixes() -> Vec<Ipv4Net> {
 }
 
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // test input, size irrelevant
 enum Op {
     Announce {
         peer: usize,
