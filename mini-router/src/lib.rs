@@ -4,3 +4,5 @@
 //! routes over netlink).
 
 pub mod cli;
+pub mod config;
+pub mod control;
