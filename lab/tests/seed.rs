@@ -1,0 +1,227 @@
+//! `lab up` builds the seed's cluster for real (bridge, namespaces, control plane in
+//! kube-master, kwok nodes), runs a Deployment behind a LoadBalancer Service, and `lab down`
+//! leaves no namespace, link, process or file behind. Needs root and the built binaries.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const MANIFEST: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: nginx
+spec:
+  selector:
+    matchLabels:
+      app: nginx
+  template:
+    metadata:
+      labels:
+        app: nginx
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:1
+        ports:
+        - name: http
+          containerPort: 80
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: nginx
+spec:
+  ports:
+  - name: http
+    port: 80
+    protocol: TCP
+    targetPort: 80
+  selector:
+    app: nginx
+  type: LoadBalancer
+"#;
+
+struct Lab {
+    state_dir: PathBuf,
+    down_done: bool,
+}
+
+impl Lab {
+    fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lab"));
+        cmd.args(args)
+            .env("FERROLB_LAB_DIR", &self.state_dir)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        if let Some(text) = stdin {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
+        }
+        child.wait_with_output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let out = self.run(args, stdin);
+        assert!(
+            out.status.success(),
+            "`lab {}` failed ({}):\n{}\n{}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        if !self.down_done {
+            let _ = self.run(&["down"], None);
+        }
+        let _ = std::fs::remove_dir_all(&self.state_dir);
+    }
+}
+
+fn eventually(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<String>) -> String {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn pids_in_state(dir: &Path) -> Vec<u32> {
+    let text = std::fs::read_to_string(dir.join("state.json")).unwrap();
+    let state: lab::seed::LabState = serde_json::from_str(&text).unwrap();
+    state.processes.iter().map(|(_, c)| c.pid).collect()
+}
+
+#[test]
+fn lab_up_runs_the_seed_cluster_and_lab_down_leaves_nothing_behind() {
+    let before = lab::network::leftovers();
+    assert!(
+        before.is_empty(),
+        "a lab is already up on this machine ({}); run `lab down` before this test",
+        before.join(", ")
+    );
+    let lab = Lab {
+        state_dir: std::env::temp_dir().join(format!("ferrolb-lab-seed-{}", std::process::id())),
+        down_done: false,
+    };
+    let mut lab = lab;
+
+    let out = lab.run(&["up"], None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "lab up failed:\n{stderr}");
+    assert!(stderr.contains("control plane in kube-master"), "{stderr}");
+    assert!(
+        stderr.contains(" done in "),
+        "no step timings in:\n{stderr}"
+    );
+
+    let again = lab.ok(&["up"], None);
+    assert!(again.contains("already up"), "{again}");
+
+    let nodes = lab.ok(&["kubectl", "get", "nodes", "--no-headers"], None);
+    for node in ["kube-node-1", "kube-node-2"] {
+        let line = nodes
+            .lines()
+            .find(|l| l.starts_with(node))
+            .unwrap_or_default();
+        assert!(
+            line.split_whitespace().nth(1) == Some("Ready"),
+            "{node} not Ready:\n{nodes}"
+        );
+    }
+    let ips = lab.ok(
+        &["kubectl", "get", "nodes", "-o", "jsonpath={range .items[*]}{.metadata.name}={.status.addresses[?(@.type==\"InternalIP\")].address} {end}"],
+        None,
+    );
+    assert!(ips.contains("kube-node-1=10.192.0.3"), "{ips}");
+    assert!(ips.contains("kube-node-2=10.192.0.4"), "{ips}");
+
+    lab.ok(&["kubectl", "apply", "-f", "-"], Some(MANIFEST));
+    let pod =
+        eventually("a Running nginx pod", Duration::from_secs(90), || {
+            let out = lab.run(
+            &["kubectl", "get", "pods", "-l", "app=nginx", "-o",
+              "jsonpath={range .items[*]}{.status.phase} {.spec.nodeName} {.status.podIP}{end}"],
+            None,
+        );
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            text.starts_with("Running ").then_some(text)
+        });
+    let fields: Vec<&str> = pod.split_whitespace().collect();
+    assert!(fields[1].starts_with("kube-node-"), "{pod}");
+    assert!(
+        fields.len() == 3 && fields[2].starts_with("10.244."),
+        "{pod}"
+    );
+    let svc = lab.ok(
+        &[
+            "kubectl",
+            "get",
+            "service",
+            "nginx",
+            "-o",
+            "jsonpath={.spec.type} {.spec.clusterIP}",
+        ],
+        None,
+    );
+    assert!(svc.starts_with("LoadBalancer 10."), "{svc}");
+
+    let status = lab.ok(&["status"], None);
+    for component in [
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kwok",
+    ] {
+        assert!(
+            status.contains(component),
+            "{component} missing in:\n{status}"
+        );
+    }
+    assert!(!status.contains("exited"), "{status}");
+
+    let pids = pids_in_state(&lab.state_dir);
+    assert_eq!(pids.len(), 5);
+    lab.ok(&["down"], None);
+    lab.down_done = true;
+    let left = lab::network::leftovers();
+    assert!(left.is_empty(), "lab down left {}", left.join(", "));
+    for pid in pids {
+        assert!(
+            !lab::process::group_alive(pid),
+            "process {pid} survived lab down"
+        );
+    }
+    assert!(
+        !lab.state_dir.exists(),
+        "{} survived lab down",
+        lab.state_dir.display()
+    );
+    let status = lab.ok(&["status"], None);
+    assert!(status.contains("no lab is up"), "{status}");
+}
