@@ -117,4 +117,20 @@ if [[ ! -f $kwok_dir/go.mod ]]; then
 fi
 build_one kwok "$kwok_dir" sigs.k8s.io/kwok/cmd/kwok "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}"
 
+# kwok's behaviour comes from Stage objects (kwokctl embeds them; the bare kwok binary reads
+# them with --config): the pinned release's fast node start, node heartbeat with leases, and
+# fast pod ready/complete/delete stages, taken from the module itself.
+if [[ ! -f $bin/kwok-stages.yaml ]]; then
+    kwok_src=$(cd "$kwok_dir" && go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    stages=(node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml
+        pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml)
+    for stage in "${stages[@]}"; do
+        [[ -f $kwok_src/kustomize/stage/$stage ]] || { log "kwok stage $stage missing in $kwok_src"; exit 1; }
+        printf -- '---\n'
+        cat "$kwok_src/kustomize/stage/$stage"
+    done >"$bin/kwok-stages.yaml.tmp"
+    mv "$bin/kwok-stages.yaml.tmp" "$bin/kwok-stages.yaml"
+    log "kwok-stages.yaml: written from sigs.k8s.io/kwok@$KWOK_VERSION"
+fi
+
 log "done: $built built, binaries in $bin, total $(($(date +%s) - all_start)) s"

@@ -26,6 +26,9 @@ pub enum Binary {
     Kwok,
     /// kubectl, for people and for `lab kubectl`.
     Kubectl,
+    /// Not a program: the Stage objects that tell kwok how nodes and pods behave, taken from
+    /// the pinned kwok release by the build script.
+    KwokStages,
 }
 
 impl Binary {
@@ -38,6 +41,7 @@ impl Binary {
             Binary::KubeScheduler => "kube-scheduler",
             Binary::Kwok => "kwok",
             Binary::Kubectl => "kubectl",
+            Binary::KwokStages => "kwok-stages.yaml",
         }
     }
 }

@@ -316,7 +316,7 @@ impl Cluster {
             None
         };
         let kwok = if config.kwok {
-            Some(bins.path(Binary::Kwok)?)
+            Some((bins.path(Binary::Kwok)?, bins.path(Binary::KwokStages)?))
         } else {
             None
         };
@@ -516,7 +516,7 @@ impl Cluster {
             let listen = format!("127.0.0.1:{}", ports.scheduler);
             cluster.spawn(Binary::KubeScheduler, &scheduler, &args, netns, listen)?;
         }
-        if let Some(kwok) = kwok {
+        if let Some((kwok, stages)) = kwok {
             // kwok plays every kubelet, so it gets node-level rights cluster-wide.
             let files = pki.client(Identity {
                 file: "kwok",
@@ -527,6 +527,8 @@ impl Cluster {
             kubeconfig::write(&kc, "ferrolb-lab", &server, &pki.ca_cert, &files)?;
             let mut args = vec![
                 format!("--kubeconfig={}", kc.display()),
+                format!("--config={}", stages.display()),
+                s("--node-lease-duration-seconds=40"),
                 s("--manage-all-nodes=false"),
                 s("--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake"),
                 format!("--server-address=127.0.0.1:{}", ports.kwok),

@@ -186,6 +186,7 @@ pub async fn up(binaries: &Binaries, extras: &[ExtraProcess]) -> Result<UpOutcom
         Binary::KubeControllerManager,
         Binary::KubeScheduler,
         Binary::Kwok,
+        Binary::KwokStages,
         Binary::Kubectl,
     ] {
         binaries.path(b)?;
