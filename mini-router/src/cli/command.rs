@@ -191,6 +191,10 @@ impl std::fmt::Display for RemoteAs {
 /// A change to the running configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigChange {
+    /// A line of FRR's own configuration files that has no meaning for mini-router
+    /// (`frr version …`, `service integrated-vtysh-config`, `no ipv6 forwarding`): accepted so
+    /// an FRR config loads, and ignored.
+    FrrCompat(String),
     /// `hostname WORD` / `no hostname [WORD]`.
     Hostname(Option<String>),
     /// `router bgp ASN`: create or enter the BGP instance.

@@ -272,7 +272,19 @@ fn config_roots() -> Vec<Node> {
             "AS number",
         )
         .run(build_config)])]),
+        kw("frr", "FRRouting global parameters").hidden().then([
+            kw("version", "FRR version").then([arg(Line, "Version").run(build_compat)]),
+            kw("defaults", "FRR defaults profile")
+                .then([arg(Word("WORD"), "Profile").run(build_compat)]),
+        ]),
+        kw("service", "Set up miscellaneous service")
+            .hidden()
+            .then([arg(Line, "Service").run(build_compat)]),
+        forwarding("ip"),
+        forwarding("ipv6"),
         kw("no", NO_STR).then([
+            forwarding("ip"),
+            forwarding("ipv6"),
             kw("hostname", "Reset system's network name")
                 .run(build_config)
                 .then([arg(Word("WORD"), "Host name of this router").run(build_config)]),
@@ -283,6 +295,18 @@ fn config_roots() -> Vec<Node> {
     ];
     v.extend(mode_common());
     v
+}
+
+/// `[no] ip|ipv6 forwarding`, which FRR writes from the kernel's state.
+fn forwarding(family: &'static str) -> Node {
+    kw(family, "IP information")
+        .hidden()
+        .then([kw("forwarding", "Turn on IP forwarding").run(build_compat)])
+}
+
+fn build_compat(a: &Args) -> Option<Command> {
+    let words: Vec<&str> = a.words.iter().map(|(_, w)| w.as_str()).collect();
+    Some(Command::Config(ConfigChange::FrrCompat(words.join(" "))))
 }
 
 fn router_roots() -> Vec<Node> {

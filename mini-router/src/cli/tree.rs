@@ -41,6 +41,8 @@ pub struct Node {
     pub redirect: Option<Mode>,
     /// Values to list under this token in `?` help.
     pub values: Option<ValueSource>,
+    /// Accepted but never offered by `?` help or TAB (FRR compatibility lines).
+    pub hidden: bool,
 }
 
 impl Node {
@@ -58,6 +60,7 @@ impl Node {
             build: None,
             redirect: None,
             values: None,
+            hidden: false,
         }
     }
 
@@ -76,6 +79,12 @@ impl Node {
     /// Makes the words after this token match the root of `mode`.
     pub fn redirect(mut self, mode: Mode) -> Node {
         self.redirect = Some(mode);
+        self
+    }
+
+    /// Hides this node from `?` help and TAB completion.
+    pub fn hidden(mut self) -> Node {
+        self.hidden = true;
         self
     }
 
@@ -352,7 +361,7 @@ impl Tree {
             items.push(cr());
             return Ok(items);
         }
-        for child in end.children {
+        for child in end.children.iter().filter(|c| !c.hidden) {
             let fits = partial.is_empty() || child.kind.matches(partial) >= MatchLevel::Incomplete;
             if fits {
                 items.push(item(child, ctx));
@@ -378,6 +387,7 @@ impl Tree {
         let mut out: Vec<String> = end
             .children
             .iter()
+            .filter(|c| !c.hidden)
             .filter_map(|c| match c.kind {
                 TokenKind::Keyword(k) if k.starts_with(partial) => Some(k.to_string()),
                 _ => None,

@@ -1,0 +1,447 @@
+//! The running configuration: what the operator configured (hostname, `router bgp`,
+//! neighbors, peer-groups, listen ranges, address families), changed one typed
+//! [`ConfigChange`] at a time with FRR's error messages, written out in FRR 8's
+//! `show running-config` layout ([`write`]) and read back from an FRR-syntax file
+//! ([`load`]) through the same command tree as the CLI.
+
+pub mod load;
+pub mod write;
+
+use std::collections::BTreeMap;
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr};
+
+use ipnet::IpNet;
+use thiserror::Error;
+
+use crate::cli::command::{
+    Afi, ConfigChange, Mode, NeighborField, NeighborSetting, PeerRef, RemoteAs,
+};
+
+/// The whole running configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunningConfig {
+    /// `hostname`, also the prompt.
+    pub hostname: String,
+    /// The `router bgp` instance, if configured.
+    pub bgp: Option<BgpConfig>,
+}
+
+/// `router bgp ASN` and everything under it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BgpConfig {
+    /// Our AS.
+    pub asn: u32,
+    /// `bgp router-id`; None picks one from the interfaces.
+    pub router_id: Option<Ipv4Addr>,
+    /// Peer-groups by name (FRR keeps and prints them sorted by name).
+    pub peer_groups: BTreeMap<String, PeerGroupConfig>,
+    /// Neighbors by address (FRR prints them in address order).
+    pub neighbors: BTreeMap<IpAddr, NeighborConfig>,
+    /// Per address family settings.
+    pub families: BTreeMap<Afi, AfConfig>,
+}
+
+/// A peer-group: shared neighbor settings, and the listen ranges whose dynamic neighbors
+/// join it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeerGroupConfig {
+    /// The settings members inherit.
+    pub conf: NeighborConfig,
+    /// `bgp listen range PREFIX peer-group NAME`.
+    pub listen_ranges: Vec<IpNet>,
+}
+
+/// Settings of one neighbor or peer-group.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NeighborConfig {
+    /// `remote-as`; None for a group member that inherits it.
+    pub remote_as: Option<RemoteAs>,
+    /// `peer-group NAME` (neighbors only).
+    pub peer_group: Option<String>,
+    /// `description`.
+    pub description: Option<String>,
+    /// `password` (TCP MD5).
+    pub password: Option<String>,
+    /// `timers KEEPALIVE HOLD`.
+    pub timers: Option<(u16, u16)>,
+    /// `shutdown`.
+    pub shutdown: bool,
+    /// `passive`.
+    pub passive: bool,
+    /// `update-source`.
+    pub update_source: Option<String>,
+    /// `ebgp-multihop [TTL]`: Some(None) is the keyword alone (TTL 255).
+    pub ebgp_multihop: Option<Option<u8>>,
+    /// Per address family settings (absent: the defaults).
+    pub families: BTreeMap<Afi, NeighborAfConfig>,
+}
+
+/// A neighbor's settings in one address family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NeighborAfConfig {
+    /// `activate`: IPv4 unicast is active by default (FRR's traditional defaults).
+    pub active: bool,
+    /// `maximum-prefix N`.
+    pub maximum_prefix: Option<u32>,
+}
+
+impl NeighborAfConfig {
+    /// The settings before any command, for `afi`.
+    pub fn default_for(afi: Afi) -> NeighborAfConfig {
+        NeighborAfConfig {
+            active: afi == Afi::Ipv4,
+            maximum_prefix: None,
+        }
+    }
+}
+
+impl NeighborConfig {
+    /// This neighbor's settings in `afi`, defaults included.
+    pub fn family(&self, afi: Afi) -> NeighborAfConfig {
+        self.families
+            .get(&afi)
+            .copied()
+            .unwrap_or(NeighborAfConfig::default_for(afi))
+    }
+}
+
+/// `address-family ipv4|ipv6 unicast` settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AfConfig {
+    /// `network PREFIX`: locally originated prefixes.
+    pub networks: BTreeSet<IpNet>,
+    /// `maximum-paths N` (eBGP multipath); None: the default.
+    pub maximum_paths: Option<u16>,
+    /// `maximum-paths ibgp N`; None: the default.
+    pub maximum_paths_ibgp: Option<u16>,
+}
+
+/// The number of ECMP paths when `maximum-paths` is not configured (FRR built with
+/// `--enable-multipath=256`, as the reference captures were).
+pub const DEFAULT_MAXIMUM_PATHS: u16 = 256;
+
+/// A configuration change refused, in FRR's words.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ConfigError {
+    /// `router bgp` with another AS than the running instance.
+    #[error("BGP is already running; AS is {0}")]
+    AsMismatch(u32),
+    /// `no router bgp ASN` for an instance that does not exist.
+    #[error("% Can't find BGP instance")]
+    NoSuchInstance,
+    /// A BGP command with no `router bgp` configured.
+    #[error("% No BGP process is configured")]
+    NoBgp,
+    /// An option for a neighbor that has no remote-as or peer-group yet.
+    #[error("% Specify remote-as or peer-group commands first")]
+    SpecifyRemoteAsFirst,
+    /// `neighbor NAME remote-as` for a name that is not a peer-group.
+    #[error("% Create the peer-group or interface first")]
+    CreatePeerGroupFirst,
+    /// `no neighbor NAME` for a peer-group that does not exist.
+    #[error("% Create the peer-group first")]
+    NoSuchPeerGroup,
+    /// A reference to a peer-group that does not exist.
+    #[error("% Configure the peer-group first")]
+    ConfigurePeerGroupFirst,
+    /// Moving a neighbor from one peer-group to another.
+    #[error("% Cannot change the peer-group. Deconfigure first")]
+    CannotChangePeerGroup,
+    /// A prefix of the other family than the address-family block.
+    #[error("% Malformed prefix")]
+    MalformedPrefix,
+    /// The listen range exists already.
+    #[error("% Dynamic neighbor listen range already exists")]
+    ListenRangeExists,
+    /// An option that applies to neighbors, given to a peer-group name or vice versa.
+    #[error("% Invalid command for a peer-group: {0}")]
+    NotForPeerGroup(&'static str),
+}
+
+impl Default for RunningConfig {
+    fn default() -> Self {
+        RunningConfig {
+            hostname: "mini-router".to_string(),
+            bgp: None,
+        }
+    }
+}
+
+impl RunningConfig {
+    /// A configuration with only a hostname.
+    pub fn with_hostname(hostname: &str) -> RunningConfig {
+        RunningConfig {
+            hostname: hostname.to_string(),
+            bgp: None,
+        }
+    }
+
+    /// Applies one change typed in `mode`. Returns the mode the change enters, if any
+    /// (`router bgp` enters `config-router`, `address-family` enters `config-router-af`).
+    pub fn apply(
+        &mut self,
+        change: &ConfigChange,
+        mode: Mode,
+    ) -> Result<Option<Mode>, ConfigError> {
+        let afi = match mode {
+            Mode::ConfigRouterAf(afi) => afi,
+            _ => Afi::Ipv4,
+        };
+        match change {
+            ConfigChange::Hostname(name) => {
+                self.hostname = name
+                    .clone()
+                    .unwrap_or_else(|| RunningConfig::default().hostname);
+                Ok(None)
+            }
+            ConfigChange::FrrCompat(_) => Ok(None),
+            ConfigChange::RouterBgp(asn) => match &self.bgp {
+                Some(b) if b.asn != *asn => Err(ConfigError::AsMismatch(b.asn)),
+                Some(_) => Ok(Some(Mode::ConfigRouter)),
+                None => {
+                    self.bgp = Some(BgpConfig::new(*asn));
+                    Ok(Some(Mode::ConfigRouter))
+                }
+            },
+            ConfigChange::NoRouterBgp(asn) => match (&self.bgp, asn) {
+                (Some(b), Some(a)) if b.asn != *a => Err(ConfigError::NoSuchInstance),
+                (None, _) => Err(ConfigError::NoSuchInstance),
+                _ => {
+                    self.bgp = None;
+                    Ok(None)
+                }
+            },
+            ConfigChange::AddressFamily(family) => {
+                self.bgp_mut()?;
+                Ok(Some(Mode::ConfigRouterAf(*family)))
+            }
+            other => {
+                self.bgp_mut()?.apply(other, afi)?;
+                Ok(None)
+            }
+        }
+    }
+
+    fn bgp_mut(&mut self) -> Result<&mut BgpConfig, ConfigError> {
+        self.bgp.as_mut().ok_or(ConfigError::NoBgp)
+    }
+}
+
+impl BgpConfig {
+    /// A fresh `router bgp ASN`.
+    pub fn new(asn: u32) -> BgpConfig {
+        BgpConfig {
+            asn,
+            router_id: None,
+            peer_groups: BTreeMap::new(),
+            neighbors: BTreeMap::new(),
+            families: BTreeMap::new(),
+        }
+    }
+
+    /// The settings of `afi`, defaults included.
+    pub fn family(&self, afi: Afi) -> AfConfig {
+        self.families.get(&afi).cloned().unwrap_or_default()
+    }
+
+    /// The effective remote AS of a neighbor: its own or its peer-group's.
+    pub fn remote_as_of(&self, addr: &IpAddr) -> Option<RemoteAs> {
+        let n = self.neighbors.get(addr)?;
+        n.remote_as.or_else(|| {
+            let g = n.peer_group.as_ref()?;
+            self.peer_groups.get(g)?.conf.remote_as
+        })
+    }
+
+    fn target(&mut self, peer: &PeerRef) -> Result<&mut NeighborConfig, ConfigError> {
+        match peer {
+            PeerRef::Address(a) => self
+                .neighbors
+                .get_mut(a)
+                .ok_or(ConfigError::SpecifyRemoteAsFirst),
+            PeerRef::Group(g) => self
+                .peer_groups
+                .get_mut(g)
+                .map(|g| &mut g.conf)
+                .ok_or(ConfigError::SpecifyRemoteAsFirst),
+        }
+    }
+
+    fn apply(&mut self, change: &ConfigChange, afi: Afi) -> Result<(), ConfigError> {
+        match change {
+            ConfigChange::RouterId(id) => self.router_id = *id,
+            ConfigChange::RemoteAs { peer, remote_as } => match peer {
+                PeerRef::Address(a) => {
+                    self.neighbors.entry(*a).or_default().remote_as = Some(*remote_as);
+                }
+                PeerRef::Group(g) => {
+                    let group = self
+                        .peer_groups
+                        .get_mut(g)
+                        .ok_or(ConfigError::CreatePeerGroupFirst)?;
+                    group.conf.remote_as = Some(*remote_as);
+                }
+            },
+            ConfigChange::NoNeighbor(peer) => match peer {
+                PeerRef::Address(a) => {
+                    self.neighbors.remove(a);
+                }
+                PeerRef::Group(g) => {
+                    self.peer_groups
+                        .remove(g)
+                        .ok_or(ConfigError::NoSuchPeerGroup)?;
+                    for n in self.neighbors.values_mut() {
+                        if n.peer_group.as_deref() == Some(g) {
+                            n.peer_group = None;
+                        }
+                    }
+                    // Members that had no remote-as of their own go with the group.
+                    self.neighbors
+                        .retain(|_, n| n.remote_as.is_some() || n.peer_group.is_some());
+                }
+            },
+            ConfigChange::PeerGroup(name) => {
+                self.peer_groups.entry(name.clone()).or_default();
+            }
+            ConfigChange::NeighborSet { peer, setting } => self.set(peer, setting, afi)?,
+            ConfigChange::NeighborUnset { peer, field } => {
+                let n = self.target(peer)?;
+                unset(n, *field, afi);
+                // A member without a remote-as of its own does not outlive its membership.
+                if let (PeerRef::Address(a), NeighborField::PeerGroup) = (peer, field)
+                    && self.neighbors.get(a).is_some_and(|n| n.remote_as.is_none())
+                {
+                    self.neighbors.remove(a);
+                }
+            }
+            ConfigChange::ListenRange {
+                range,
+                group,
+                negate,
+            } => {
+                let exists = self
+                    .peer_groups
+                    .values()
+                    .any(|g| g.listen_ranges.contains(range));
+                let g = self
+                    .peer_groups
+                    .get_mut(group)
+                    .ok_or(ConfigError::ConfigurePeerGroupFirst)?;
+                if *negate {
+                    g.listen_ranges.retain(|r| r != range);
+                } else if exists {
+                    return Err(ConfigError::ListenRangeExists);
+                } else {
+                    g.listen_ranges.push(*range);
+                }
+            }
+            ConfigChange::MaximumPaths { ibgp, paths } => {
+                let paths = &paths.filter(|p| *p != DEFAULT_MAXIMUM_PATHS);
+                let f = self.families.entry(afi).or_default();
+                if *ibgp {
+                    f.maximum_paths_ibgp = *paths;
+                } else {
+                    f.maximum_paths = *paths;
+                }
+            }
+            ConfigChange::Network { prefix, negate } => {
+                let family_ok = match afi {
+                    Afi::Ipv4 => prefix.addr().is_ipv4(),
+                    Afi::Ipv6 => prefix.addr().is_ipv6(),
+                };
+                if !family_ok {
+                    return Err(ConfigError::MalformedPrefix);
+                }
+                let f = self.families.entry(afi).or_default();
+                let p = prefix.trunc();
+                if *negate {
+                    f.networks.remove(&p);
+                } else {
+                    f.networks.insert(p);
+                }
+            }
+            // Handled by RunningConfig::apply.
+            ConfigChange::Hostname(_)
+            | ConfigChange::FrrCompat(_)
+            | ConfigChange::RouterBgp(_)
+            | ConfigChange::NoRouterBgp(_)
+            | ConfigChange::AddressFamily(_) => {}
+        }
+        Ok(())
+    }
+
+    fn set(
+        &mut self,
+        peer: &PeerRef,
+        setting: &NeighborSetting,
+        afi: Afi,
+    ) -> Result<(), ConfigError> {
+        if let NeighborSetting::PeerGroup(g) = setting {
+            let PeerRef::Address(addr) = peer else {
+                return Err(ConfigError::NotForPeerGroup("peer-group"));
+            };
+            if !self.peer_groups.contains_key(g) {
+                return Err(ConfigError::ConfigurePeerGroupFirst);
+            }
+            let n = self.neighbors.entry(*addr).or_default();
+            match &n.peer_group {
+                Some(old) if old != g => return Err(ConfigError::CannotChangePeerGroup),
+                _ => n.peer_group = Some(g.clone()),
+            }
+            return Ok(());
+        }
+        let n = self.target(peer)?;
+        match setting {
+            NeighborSetting::Description(d) => n.description = Some(d.clone()),
+            NeighborSetting::Password(p) => n.password = Some(p.clone()),
+            NeighborSetting::Timers { keepalive, hold } => n.timers = Some((*keepalive, *hold)),
+            NeighborSetting::Shutdown => n.shutdown = true,
+            NeighborSetting::Passive => n.passive = true,
+            NeighborSetting::UpdateSource(s) => n.update_source = Some(s.clone()),
+            // FRR prints TTL 255 as the bare keyword; store it that way.
+            NeighborSetting::EbgpMultihop(ttl) => {
+                n.ebgp_multihop = Some(ttl.filter(|t| *t != u8::MAX));
+            }
+            NeighborSetting::Activate => {
+                n.families
+                    .entry(afi)
+                    .or_insert(NeighborAfConfig::default_for(afi))
+                    .active = true;
+            }
+            NeighborSetting::MaximumPrefix(m) => {
+                n.families
+                    .entry(afi)
+                    .or_insert(NeighborAfConfig::default_for(afi))
+                    .maximum_prefix = Some(*m);
+            }
+            NeighborSetting::PeerGroup(_) => {}
+        }
+        Ok(())
+    }
+}
+
+fn unset(n: &mut NeighborConfig, field: NeighborField, afi: Afi) {
+    match field {
+        NeighborField::Description => n.description = None,
+        NeighborField::Password => n.password = None,
+        NeighborField::Timers => n.timers = None,
+        NeighborField::Shutdown => n.shutdown = false,
+        NeighborField::Passive => n.passive = false,
+        NeighborField::PeerGroup => n.peer_group = None,
+        NeighborField::UpdateSource => n.update_source = None,
+        NeighborField::EbgpMultihop => n.ebgp_multihop = None,
+        NeighborField::Activate => {
+            n.families
+                .entry(afi)
+                .or_insert(NeighborAfConfig::default_for(afi))
+                .active = false;
+        }
+        NeighborField::MaximumPrefix => {
+            n.families
+                .entry(afi)
+                .or_insert(NeighborAfConfig::default_for(afi))
+                .maximum_prefix = None;
+        }
+    }
+}
