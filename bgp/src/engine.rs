@@ -489,10 +489,10 @@ impl Core {
         let mut withdrawn = update.withdrawn.len();
         let mut announced = 0;
         if !update.withdrawn.is_empty() {
-            let prefixes: Vec<IpNet> = update.withdrawn.iter().copied().map(IpNet::V4).collect();
             log_rib_error(
                 peer,
-                self.rib.withdraw(rib_id, &prefixes, &mut self.changes),
+                self.rib
+                    .withdraw(rib_id, &update.withdrawn, &mut self.changes),
             );
         }
         if let Some(unreach) = &update.mp_unreach {
@@ -516,12 +516,11 @@ impl Core {
                         attrs: attrs.clone(),
                         next_hop: IpAddr::V4(next_hop),
                     });
-                    let prefixes: Vec<IpNet> = update.nlri.iter().copied().map(IpNet::V4).collect();
-                    announced += prefixes.len();
+                    announced += update.nlri.len();
                     log_rib_error(
                         peer,
                         self.rib
-                            .announce(rib_id, &prefixes, &shared, &mut self.changes),
+                            .announce(rib_id, &update.nlri, &shared, &mut self.changes),
                     );
                 }
             }
