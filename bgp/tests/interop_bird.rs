@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use interop::bird::Bird;
 use interop::frr::Frr;
+use interop::scenarios::{self, Kind};
 use interop::{Daemon, Endpoint, PeerSpec, Route, wait_established, wait_no_route, wait_route};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -60,4 +61,38 @@ fn harness_bird_peers_with_frr() {
         wait_route(&mut frr, "10.32.0.0/24".parse().unwrap(), WAIT).med,
         Some(32)
     );
+}
+
+fn start_bird(at: Endpoint, spec: PeerSpec) -> interop::Result<Box<dyn Daemon>> {
+    Ok(Box::new(Bird::start_at(at, spec)?))
+}
+
+const KIND: Kind = Kind {
+    start: start_bird,
+    accepts_loopback_next_hop: true,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn we_connect_to_bird_and_routes_with_attributes_and_withdrawals_flow_both_ways() {
+    scenarios::routes_flow_both_ways(KIND, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bird_connects_to_us_and_routes_with_attributes_and_withdrawals_flow_both_ways() {
+    scenarios::routes_flow_both_ways(KIND, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ibgp_with_bird_carries_local_pref_both_ways() {
+    scenarios::ibgp_carries_local_pref(KIND).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bird_bad_peer_as_notification_is_reported_as_received_2_2() {
+    scenarios::their_as_mismatch_notification_is_reported(KIND).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frozen_bird_expires_our_hold_timer() {
+    scenarios::frozen_peer_expires_our_hold_timer(KIND).await;
 }

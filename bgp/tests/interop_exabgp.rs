@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use interop::exabgp::ExaBgp;
 use interop::frr::Frr;
+use interop::scenarios::{self, Kind};
 use interop::{Daemon, Endpoint, PeerSpec, Route, wait_established, wait_no_route, wait_route};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -69,4 +70,38 @@ fn harness_exabgp_peers_with_frr() {
     );
     frr.withdraw("2001:db8:41::/48".parse().unwrap()).unwrap();
     wait_no_route(&mut exa, "2001:db8:41::/48".parse().unwrap(), WAIT);
+}
+
+fn start_exabgp(at: Endpoint, spec: PeerSpec) -> interop::Result<Box<dyn Daemon>> {
+    Ok(Box::new(ExaBgp::start_at(at, spec)?))
+}
+
+const KIND: Kind = Kind {
+    start: start_exabgp,
+    accepts_loopback_next_hop: true,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn we_connect_to_exabgp_and_routes_with_attributes_and_withdrawals_flow_both_ways() {
+    scenarios::routes_flow_both_ways(KIND, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exabgp_connects_to_us_and_routes_with_attributes_and_withdrawals_flow_both_ways() {
+    scenarios::routes_flow_both_ways(KIND, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ibgp_with_exabgp_carries_local_pref_both_ways() {
+    scenarios::ibgp_carries_local_pref(KIND).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exabgp_bad_peer_as_notification_is_reported_as_received_2_2() {
+    scenarios::their_as_mismatch_notification_is_reported(KIND).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frozen_exabgp_expires_our_hold_timer() {
+    scenarios::frozen_peer_expires_our_hold_timer(KIND).await;
 }

@@ -8,8 +8,11 @@ mod interop;
 use std::net::IpAddr;
 use std::time::Duration;
 
+use bgp::{Event, SessionState};
 use interop::frr::Frr;
 use interop::gobgp::GoBgp;
+use interop::ours::Ours;
+use interop::scenarios::{self, Kind};
 use interop::{Daemon, Endpoint, PeerSpec, Route, wait_established, wait_no_route, wait_route};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -82,4 +85,85 @@ fn harness_frr_peers_with_gobgp() {
         .unwrap();
     let added = wait_route(&mut gobgp, "10.13.0.0/24".parse().unwrap(), WAIT);
     assert_eq!(added.med, Some(13));
+}
+
+fn start_frr(at: Endpoint, spec: PeerSpec) -> interop::Result<Box<dyn Daemon>> {
+    Ok(Box::new(Frr::start_at(at, spec)?))
+}
+
+const KIND: Kind = Kind {
+    start: start_frr,
+    accepts_loopback_next_hop: true,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn we_connect_to_frr_and_routes_with_attributes_and_withdrawals_flow_both_ways() {
+    scenarios::routes_flow_both_ways(KIND, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frr_connects_to_us_and_routes_with_attributes_and_withdrawals_flow_both_ways() {
+    scenarios::routes_flow_both_ways(KIND, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ibgp_with_frr_carries_local_pref_both_ways() {
+    scenarios::ibgp_carries_local_pref(KIND).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frr_bad_peer_as_notification_is_reported_as_received_2_2() {
+    scenarios::their_as_mismatch_notification_is_reported(KIND).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frozen_frr_expires_our_hold_timer() {
+    scenarios::frozen_peer_expires_our_hold_timer(KIND).await;
+}
+
+/// Starts our speaker and FRR, both active, with the given TCP MD5 passwords.
+async fn md5_pair(ours_password: &str, frr_password: &str) -> (Ours, Frr) {
+    let ours = Ours::start(scenarios::OUR_AS).await;
+    let mut spec = PeerSpec::new(
+        scenarios::THEIR_AS,
+        ours.ip(),
+        ours.endpoint.port,
+        scenarios::OUR_AS,
+    );
+    spec.password = Some(frr_password.to_string());
+    let frr = Frr::start(spec).unwrap();
+    let mut config = ours.peer_config(&frr, scenarios::THEIR_AS);
+    config.password = Some(ours_password.to_string());
+    ours.add_peer(config).await;
+    (ours, frr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_md5_with_the_same_password_as_frr_establishes() {
+    let (mut ours, mut frr) = md5_pair("ferrolb-md5-secret", "ferrolb-md5-secret").await;
+    ours.wait_up(IpAddr::V4(frr.addr()), WAIT).await;
+    interop::wait_for_async(&mut frr, WAIT, "session Established", |f| {
+        Ok(f.established()?.then_some(()))
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_md5_with_a_different_password_than_frr_never_establishes() {
+    let (mut ours, frr) = md5_pair("ferrolb-md5-secret", "another-secret").await;
+    let peer = IpAddr::V4(frr.addr());
+    // Both sides keep trying (our retry is 300 ms, FRR's 1 s): watch a few rounds of it.
+    let until = tokio::time::Instant::now() + Duration::from_secs(6);
+    while tokio::time::Instant::now() < until {
+        while let Ok(event) = ours.events.try_recv() {
+            assert!(
+                !matches!(event, Event::PeerUp { .. }),
+                "session came up with different MD5 passwords: {event:?}"
+            );
+        }
+        assert_ne!(frr.state().unwrap(), "Established");
+        assert_ne!(ours.state(peer).await, Some(SessionState::Established));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(frr.connections_established().unwrap(), 0);
 }

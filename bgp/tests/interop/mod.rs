@@ -18,6 +18,8 @@ pub mod bird;
 pub mod exabgp;
 pub mod frr;
 pub mod gobgp;
+pub mod ours;
+pub mod scenarios;
 
 use std::fmt::Write as _;
 use std::fs::{self, OpenOptions};

@@ -1,0 +1,47 @@
+//! Interop with GoBGP 3.10 (`gobgpd`, driven with the `gobgp` CLI) started from its Debian
+//! package on a loopback address of its own (see `interop/gobgp.rs`).
+//!
+//! GoBGP treats an IPv4 NEXT_HOP in 127/8 as withdraw, so the routes we send it carry a
+//! documentation-range next hop; the self-next-hop check runs against the other daemons.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod interop;
+
+use interop::gobgp::GoBgp;
+use interop::scenarios::{self, Kind};
+use interop::{Daemon, Endpoint, PeerSpec};
+
+fn start_gobgp(at: Endpoint, spec: PeerSpec) -> interop::Result<Box<dyn Daemon>> {
+    Ok(Box::new(GoBgp::start_at(at, spec)?))
+}
+
+const KIND: Kind = Kind {
+    start: start_gobgp,
+    accepts_loopback_next_hop: false,
+};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn we_connect_to_gobgp_and_routes_with_attributes_and_withdrawals_flow_both_ways() {
+    scenarios::routes_flow_both_ways(KIND, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gobgp_connects_to_us_and_routes_with_attributes_and_withdrawals_flow_both_ways() {
+    scenarios::routes_flow_both_ways(KIND, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ibgp_with_gobgp_carries_local_pref_both_ways() {
+    scenarios::ibgp_carries_local_pref(KIND).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gobgp_bad_peer_as_notification_is_reported_as_received_2_2() {
+    scenarios::their_as_mismatch_notification_is_reported(KIND).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frozen_gobgp_expires_our_hold_timer() {
+    scenarios::frozen_peer_expires_our_hold_timer(KIND).await;
+}
