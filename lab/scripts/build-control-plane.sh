@@ -7,7 +7,8 @@
 # ~/.cache/ferrolb/control-plane; <key> names the pinned versions). A binary that is already
 # there is not rebuilt, so a second run takes well under a second.
 #
-# Usage: lab/scripts/build-control-plane.sh [--print-bin-dir]
+# Usage: lab/scripts/build-control-plane.sh [--print-bin-dir | NAME...]
+#   NAME...  build only these (e.g. `etcd kube-apiserver`); default: all of them
 set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,6 +25,7 @@ if [[ ${1-} == --print-bin-dir ]]; then
     echo "$bin"
     exit 0
 fi
+only=("$@")
 
 command -v go >/dev/null || { echo "build-control-plane: 'go' is not on PATH (Go >= 1.26 needed)" >&2; exit 1; }
 export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod
@@ -39,6 +41,9 @@ log() { printf 'build-control-plane: %s\n' "$*" >&2; }
 # build_one NAME MODULE_DIR PACKAGE LDFLAGS: builds one binary unless it is already there.
 build_one() {
     local name=$1 dir=$2 pkg=$3 ldflags=$4
+    if ((${#only[@]})) && [[ " ${only[*]} " != *" $name "* ]]; then
+        return 0
+    fi
     if [[ -x $bin/$name ]]; then
         log "$name: present ($bin/$name)"
         return 0
@@ -46,8 +51,8 @@ build_one() {
     log "$name: building $pkg ..."
     local start
     start=$(date +%s)
-    (cd "$dir" && "${nice_cmd[@]}" go build -trimpath -ldflags "$ldflags" -o "$bin/$name.tmp" "$pkg")
-    mv "$bin/$name.tmp" "$bin/$name"
+    (cd "$dir" && "${nice_cmd[@]}" go build -trimpath -ldflags "$ldflags" -o "$bin/$name.tmp.$$" "$pkg")
+    mv "$bin/$name.tmp.$$" "$bin/$name"
     log "$name: built in $(($(date +%s) - start)) s"
     built=$((built + 1))
 }
@@ -128,8 +133,8 @@ if [[ ! -f $bin/kwok-stages.yaml ]]; then
         [[ -f $kwok_src/kustomize/stage/$stage ]] || { log "kwok stage $stage missing in $kwok_src"; exit 1; }
         printf -- '---\n'
         cat "$kwok_src/kustomize/stage/$stage"
-    done >"$bin/kwok-stages.yaml.tmp"
-    mv "$bin/kwok-stages.yaml.tmp" "$bin/kwok-stages.yaml"
+    done >"$bin/kwok-stages.yaml.tmp.$$"
+    mv "$bin/kwok-stages.yaml.tmp.$$" "$bin/kwok-stages.yaml"
     log "kwok-stages.yaml: written from sigs.k8s.io/kwok@$KWOK_VERSION"
 fi
 
