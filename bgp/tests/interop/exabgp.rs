@@ -69,6 +69,7 @@ impl ExaBgp {
             .env("exabgp_daemon_daemonize", "false")
             .env("exabgp_api_cli", "false")
             .env("exabgp_api_ack", "false")
+            .env("exabgp_api_respawn", "false")
             .env("exabgp_log_destination", dir.path().join("exabgp.log"))
             .env("exabgp_log_level", "INFO");
         let process = DaemonProcess::spawn("exabgp", command, &dir.path().join("exabgp.out"))?;
@@ -163,17 +164,27 @@ impl ExaBgp {
 
 impl Drop for ExaBgp {
     /// ExaBGP starts its API process in a process group of its own, so killing ExaBGP's group
-    /// leaves the FIFO reader behind: kill it by the pid it wrote, after checking that this pid
-    /// still reads our FIFO.
+    /// leaves the FIFO reader behind: once ExaBGP is dead, find every process whose standard input is our FIFO
+    /// (the pid file alone missed some) and kill it by pid.
     fn drop(&mut self) {
-        let Ok(pid) = fs::read_to_string(self.dir.path().join("api.pid")) else {
+        // ExaBGP first: it would respawn its API process.
+        self.process.kill();
+        let fifo = self.fifo();
+        let Ok(entries) = fs::read_dir("/proc") else {
             return;
         };
-        let pid = pid.trim();
-        let stdin = fs::read_link(format!("/proc/{pid}/fd/0")).unwrap_or_default();
-        let ours = stdin == self.fifo();
-        if ours {
-            let _ = Command::new("kill").args(["-KILL", pid]).status();
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name
+                .to_str()
+                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            else {
+                continue;
+            };
+            let stdin = fs::read_link(entry.path().join("fd/0")).unwrap_or_default();
+            if stdin == fifo {
+                let _ = Command::new("kill").args(["-KILL", pid]).status();
+            }
         }
     }
 }
@@ -360,8 +371,7 @@ fn render_config(spec: &PeerSpec, addr: Ipv4Addr, port: u16, dir: &Path) -> Stri
     // /dev/null); `<>` keeps the FIFO open read-write so it never sees end-of-file.
     let _ = writeln!(
         s,
-        "process api {{\n  run /bin/sh -c \"echo $$ > {}; exec 3<&0; cat <&3 >> {} & exec cat <> {}\";\n  encoder json;\n}}",
-        dir.join("api.pid").display(),
+        "process api {{\n  run /bin/sh -c \"exec 3<&0; cat <&3 >> {} & exec cat <> {}\";\n  encoder json;\n}}",
         events.display(),
         fifo.display()
     );

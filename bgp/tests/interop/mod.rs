@@ -493,8 +493,12 @@ impl DaemonProcess {
     }
 }
 
-impl Drop for DaemonProcess {
-    fn drop(&mut self) {
+impl DaemonProcess {
+    /// Kills the daemon's whole process group and reaps the daemon (idempotent).
+    pub fn kill(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
         // Negative pid: the whole process group the daemon leads.
         let group = format!("-{}", self.child.id());
         let _ = Command::new("kill")
@@ -503,6 +507,12 @@ impl Drop for DaemonProcess {
             .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for DaemonProcess {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 
