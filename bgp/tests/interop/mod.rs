@@ -438,8 +438,8 @@ pub trait Daemon {
     }
 }
 
-/// A daemon child process in its own process group; the whole group is killed and reaped on
-/// drop, so helper processes (ExaBGP's API process) go too, even when a test panics.
+/// A daemon child process in its own process group; the whole group is stopped and reaped on
+/// drop, so helper processes go too, even when a test panics.
 #[derive(Debug)]
 pub struct DaemonProcess {
     name: &'static str,
@@ -494,13 +494,28 @@ impl DaemonProcess {
 }
 
 impl DaemonProcess {
-    /// Kills the daemon's whole process group and reaps the daemon (idempotent).
+    /// Stops the daemon's whole process group and reaps the daemon (idempotent): SIGTERM
+    /// first (with SIGCONT in case a test froze it) so it removes what it keeps outside our
+    /// temporary directory (FRR's `/var/tmp/frr/bgpd.PID`), SIGKILL after 2 s.
     pub fn kill(&mut self) {
         if let Ok(Some(_)) = self.child.try_wait() {
             return;
         }
         // Negative pid: the whole process group the daemon leads.
         let group = format!("-{}", self.child.id());
+        for sig in ["-TERM", "-CONT"] {
+            let _ = Command::new("kill")
+                .args([sig, "--", &group])
+                .stderr(Stdio::null())
+                .status();
+        }
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = Command::new("kill")
             .args(["-KILL", "--", &group])
             .stderr(Stdio::null())
