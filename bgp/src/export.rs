@@ -68,11 +68,18 @@ pub fn export(
     } else {
         out.as_path = attrs.as_path.prepend(target.local_as);
         out.local_pref = None;
-        if source != Source::Local {
-            // A MED received from a neighbouring AS is not passed to another (RFC 4271 §5.1.4).
-            out.med = None;
+        match (source, next_hop) {
+            // A locally originated route keeps the next hop it was given (MetalLB's node
+            // address, an operator's third-party next hop).
+            (Source::Local, Some(nh)) if !nh.is_unspecified() => nh,
+            (Source::Local, _) => target.local_address,
+            (Source::Peer { .. }, _) => {
+                // A MED received from a neighbouring AS is not passed to another
+                // (RFC 4271 §5.1.4).
+                out.med = None;
+                target.local_address
+            }
         }
-        target.local_address
     };
     Some((out, next_hop))
 }
@@ -140,6 +147,13 @@ mod tests {
         assert_eq!(out.local_pref, None);
         assert_eq!(out.med, None);
         assert_eq!(nh, IpAddr::from([10, 0, 0, 1]));
+    }
+
+    #[test]
+    fn local_routes_keep_an_explicit_next_hop_towards_ebgp() {
+        let nh = IpAddr::from([192, 0, 2, 7]);
+        let (_, out) = export(&attrs(), Some(nh), Source::Local, &target(false)).unwrap();
+        assert_eq!(out, nh);
     }
 
     #[test]
