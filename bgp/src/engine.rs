@@ -30,13 +30,31 @@ use crate::rib::{
 use crate::session::peer::{FromPeer, PeerHandle, ToPeer, spawn_peer};
 use crate::speaker::{Event, LocalRoute, PeerSummary, Request, SpeakerError};
 
-/// A prefix with all its paths, best first, as queries return it.
+/// A prefix with all its paths in FRR's display order (most recently received first), as
+/// queries return it.
 #[derive(Debug, Clone)]
 pub struct RouteView {
     /// The prefix.
     pub prefix: IpNet,
-    /// Its paths, the best first.
-    pub paths: Vec<PathView>,
+    /// Its paths, newest first; [`PathView::best`] marks the selected one.
+    pub paths: Vec<RoutePath>,
+}
+
+/// One path of a [`RouteView`] with the peer it came from.
+#[derive(Debug, Clone)]
+pub struct RoutePath {
+    /// The path as the RIB holds it.
+    pub path: PathView,
+    /// The peer that sent it; `None` for locally originated routes.
+    pub from: Option<PeerInfo>,
+}
+
+impl std::ops::Deref for RoutePath {
+    type Target = PathView;
+
+    fn deref(&self) -> &PathView {
+        &self.path
+    }
 }
 
 /// A configured (or dynamic) peer and its current session.
@@ -845,16 +863,26 @@ impl Core {
     fn route_views(&self, family: Family) -> Vec<RouteView> {
         self.rib
             .iter_sorted(family)
-            .map(|(prefix, paths)| RouteView { prefix, paths })
+            .map(|(prefix, paths)| self.route_view_of(prefix, paths))
             .collect()
     }
 
     fn route_view(&self, prefix: IpNet) -> Option<RouteView> {
-        let paths = self.rib.paths(prefix.trunc());
-        (!paths.is_empty()).then_some(RouteView {
-            prefix: prefix.trunc(),
-            paths,
-        })
+        let paths = self.rib.paths_newest_first(prefix.trunc());
+        (!paths.is_empty()).then(|| self.route_view_of(prefix.trunc(), paths))
+    }
+
+    fn route_view_of(&self, prefix: IpNet, paths: Vec<PathView>) -> RouteView {
+        let paths = paths
+            .into_iter()
+            .map(|path| {
+                let from = (path.peer != PeerId::LOCAL)
+                    .then(|| self.rib.peer_info(path.peer).cloned())
+                    .flatten();
+                RoutePath { path, from }
+            })
+            .collect();
+        RouteView { prefix, paths }
     }
 
     async fn shutdown(&mut self) {

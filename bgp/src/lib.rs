@@ -10,13 +10,13 @@ pub mod export;
 pub mod fsm;
 pub mod md5;
 pub mod packet;
+pub mod rib;
 pub mod session;
 pub mod speaker;
-pub mod rib;
 
 pub use config::{BGP_PORT, ListenRange, PeerConfig, RemoteAs, SpeakerConfig};
 pub use fsm::{DownReason, Negotiated, SessionState};
 pub use packet::Family;
-pub use rib::{BestChange, PathView, PeerId, RouteAttributes, Selected};
+pub use rib::{BestChange, PathView, PeerId, PeerInfo, RouteAttributes, Selected};
 pub use session::PeerStatus;
-pub use speaker::{Event, LocalRoute, PeerSummary, RouteView, Speaker, SpeakerError};
+pub use speaker::{Event, LocalRoute, PeerSummary, RoutePath, RouteView, Speaker, SpeakerError};

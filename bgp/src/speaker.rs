@@ -18,7 +18,7 @@ use crate::packet::{Family, PathAttributes};
 use crate::rib::BestChange;
 use crate::session::PeerStatus;
 
-pub use crate::engine::RouteView;
+pub use crate::engine::{RoutePath, RouteView};
 
 /// Errors of the speaker API.
 #[derive(Debug, thiserror::Error)]

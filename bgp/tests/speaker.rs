@@ -414,8 +414,18 @@ async fn multipath_groups_equal_ibgp_paths_when_maximum_paths_ibgp_allows() {
         })
         .await
         .unwrap();
-    assert!(two.paths[0].best);
-    assert!(!two.paths[1].multipath, "maximum-paths ibgp 1");
+    assert_eq!(two.paths.iter().filter(|p| p.best).count(), 1);
+    assert!(
+        two.paths.iter().all(|p| !p.multipath),
+        "maximum-paths ibgp 1"
+    );
+    let best = two.paths.iter().find(|p| p.best).unwrap();
+    let lower = n1.ip().min(n2.ip());
+    assert_eq!(
+        best.from.as_ref().map(|f| f.address),
+        Some(lower),
+        "lower router ID wins"
+    );
     router.speaker.set_max_paths(1, 2).await.unwrap();
     router
         .wait_route("198.51.100.0/32", "multipath", |r| {
