@@ -6,4 +6,6 @@
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod render;
+pub mod view;
 pub mod reconcile;
