@@ -70,6 +70,7 @@ fn start_bird(at: Endpoint, spec: PeerSpec) -> interop::Result<Box<dyn Daemon>> 
 const KIND: Kind = Kind {
     start: start_bird,
     accepts_loopback_next_hop: true,
+    accepts_ipv6_loopback_next_hop: true,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -80,6 +81,11 @@ async fn we_connect_to_bird_and_routes_with_attributes_and_withdrawals_flow_both
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bird_connects_to_us_and_routes_with_attributes_and_withdrawals_flow_both_ways() {
     scenarios::routes_flow_both_ways(KIND, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_session_with_bird_carries_ipv6_routes_with_attributes_both_ways() {
+    scenarios::ipv6_session_carries_ipv6_routes(KIND).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -94,6 +94,7 @@ fn start_frr(at: Endpoint, spec: PeerSpec) -> interop::Result<Box<dyn Daemon>> {
 const KIND: Kind = Kind {
     start: start_frr,
     accepts_loopback_next_hop: true,
+    accepts_ipv6_loopback_next_hop: false,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -104,6 +105,11 @@ async fn we_connect_to_frr_and_routes_with_attributes_and_withdrawals_flow_both_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frr_connects_to_us_and_routes_with_attributes_and_withdrawals_flow_both_ways() {
     scenarios::routes_flow_both_ways(KIND, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_session_with_frr_carries_ipv6_routes_with_attributes_both_ways() {
+    scenarios::ipv6_session_carries_ipv6_routes(KIND).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -19,6 +19,7 @@ fn start_gobgp(at: Endpoint, spec: PeerSpec) -> interop::Result<Box<dyn Daemon>>
 const KIND: Kind = Kind {
     start: start_gobgp,
     accepts_loopback_next_hop: false,
+    accepts_ipv6_loopback_next_hop: true,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -29,6 +30,11 @@ async fn we_connect_to_gobgp_and_routes_with_attributes_and_withdrawals_flow_bot
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gobgp_connects_to_us_and_routes_with_attributes_and_withdrawals_flow_both_ways() {
     scenarios::routes_flow_both_ways(KIND, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_session_with_gobgp_carries_ipv6_routes_with_attributes_both_ways() {
+    scenarios::ipv6_session_carries_ipv6_routes(KIND).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -26,6 +26,7 @@ pub struct Bird {
     process: DaemonProcess,
     spec: PeerSpec,
     port: u16,
+    transport: IpAddr,
     dir: tempfile::TempDir,
     address: Loopback,
 }
@@ -38,12 +39,22 @@ impl Bird {
 
     /// Starts on an endpoint allocated beforehand (so a peer daemon can be told about it).
     pub fn start_at(endpoint: Endpoint, spec: PeerSpec) -> Result<Bird> {
-        let Endpoint { address, port } = endpoint;
+        let Endpoint {
+            address,
+            port,
+            transport,
+        } = endpoint;
         let dir = daemon_dir("bird")?;
         let bird_config = dir.path().join("bird.conf");
         write_file(
             &bird_config,
-            &render_config(&spec, address.addr(), port, &dir.path().join("bird.log")),
+            &render_config(
+                &spec,
+                address.addr(),
+                transport,
+                port,
+                &dir.path().join("bird.log"),
+            ),
         )?;
         let mut command = Command::new("bird");
         command
@@ -59,6 +70,7 @@ impl Bird {
             process,
             spec,
             port,
+            transport,
             dir,
             address,
         };
@@ -105,7 +117,13 @@ impl Bird {
         let log = self.dir.path().join("bird.log");
         write_file(
             &self.config_path(),
-            &render_config(&self.spec, self.address.addr(), self.port, &log),
+            &render_config(
+                &self.spec,
+                self.address.addr(),
+                self.transport,
+                self.port,
+                &log,
+            ),
         )?;
         let out = self.birdc(&["configure"])?;
         if out.contains("Reconfigured") || out.contains("Reconfiguration in progress") {
@@ -123,6 +141,10 @@ impl Daemon for Bird {
 
     fn addr(&self) -> Ipv4Addr {
         self.address.addr()
+    }
+
+    fn peer_ip(&self) -> IpAddr {
+        self.transport
     }
 
     fn port(&self) -> u16 {
@@ -263,7 +285,13 @@ fn route_block(spec: &PeerSpec, route: &Route, addr: Ipv4Addr) -> String {
     s
 }
 
-fn render_config(spec: &PeerSpec, addr: Ipv4Addr, port: u16, log: &std::path::Path) -> String {
+fn render_config(
+    spec: &PeerSpec,
+    addr: Ipv4Addr,
+    transport: IpAddr,
+    port: u16,
+    log: &std::path::Path,
+) -> String {
     let router_id = spec.router_id.unwrap_or(addr);
     let mut s = String::new();
     let _ = writeln!(s, "log \"{}\" all;", log.display());
@@ -289,7 +317,7 @@ fn render_config(spec: &PeerSpec, addr: Ipv4Addr, port: u16, log: &std::path::Pa
     }
     s.push_str("  accept;\n}\n");
     s.push_str("protocol bgp peer {\n");
-    let _ = writeln!(s, "  local {addr} port {port} as {};", spec.local_as);
+    let _ = writeln!(s, "  local {transport} port {port} as {};", spec.local_as);
     let _ = writeln!(
         s,
         "  neighbor {} port {} as {};",

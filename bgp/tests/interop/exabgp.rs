@@ -26,6 +26,7 @@ pub struct ExaBgp {
     process: DaemonProcess,
     spec: PeerSpec,
     port: u16,
+    transport: IpAddr,
     dir: tempfile::TempDir,
     address: Loopback,
 }
@@ -51,7 +52,11 @@ impl ExaBgp {
 
     /// Starts on an endpoint allocated beforehand (so a peer daemon can be told about it).
     pub fn start_at(endpoint: Endpoint, spec: PeerSpec) -> Result<ExaBgp> {
-        let Endpoint { address, port } = endpoint;
+        let Endpoint {
+            address,
+            port,
+            transport,
+        } = endpoint;
         let dir = daemon_dir("exabgp")?;
         let fifo = dir.path().join("commands");
         run(Command::new("mkfifo").arg(&fifo))?;
@@ -59,7 +64,7 @@ impl ExaBgp {
         let config = dir.path().join("exabgp.conf");
         write_file(
             &config,
-            &render_config(&spec, address.addr(), port, dir.path()),
+            &render_config(&spec, address.addr(), transport, port, dir.path()),
         )?;
         let mut command = Command::new("exabgp");
         command
@@ -77,6 +82,7 @@ impl ExaBgp {
             process,
             spec,
             port,
+            transport,
             dir,
             address,
         };
@@ -321,6 +327,10 @@ impl Daemon for ExaBgp {
         self.address.addr()
     }
 
+    fn peer_ip(&self) -> IpAddr {
+        self.transport
+    }
+
     fn port(&self) -> u16 {
         self.port
     }
@@ -362,7 +372,13 @@ impl Daemon for ExaBgp {
     }
 }
 
-fn render_config(spec: &PeerSpec, addr: Ipv4Addr, port: u16, dir: &Path) -> String {
+fn render_config(
+    spec: &PeerSpec,
+    addr: Ipv4Addr,
+    transport: IpAddr,
+    port: u16,
+    dir: &Path,
+) -> String {
     let router_id = spec.router_id.unwrap_or(addr);
     let events = dir.join("events.jsonl");
     let fifo = dir.join("commands");
@@ -377,7 +393,7 @@ fn render_config(spec: &PeerSpec, addr: Ipv4Addr, port: u16, dir: &Path) -> Stri
     );
     let _ = writeln!(s, "neighbor {} {{", spec.neighbor);
     let _ = writeln!(s, "  router-id {router_id};");
-    let _ = writeln!(s, "  local-address {addr};");
+    let _ = writeln!(s, "  local-address {transport};");
     let _ = writeln!(s, "  local-as {};", spec.local_as);
     let _ = writeln!(s, "  peer-as {};", spec.neighbor_as);
     let _ = writeln!(s, "  hold-time {};", spec.hold_time);

@@ -23,6 +23,7 @@ pub struct Frr {
     process: DaemonProcess,
     spec: PeerSpec,
     port: u16,
+    transport: IpAddr,
     next_seq: u32,
     dir: tempfile::TempDir,
     address: Loopback,
@@ -36,10 +37,14 @@ impl Frr {
 
     /// Starts on an endpoint allocated beforehand (so a peer daemon can be told about it).
     pub fn start_at(endpoint: Endpoint, spec: PeerSpec) -> Result<Frr> {
-        let Endpoint { address, port } = endpoint;
+        let Endpoint {
+            address,
+            port,
+            transport,
+        } = endpoint;
         let dir = daemon_dir("frr")?;
         let config = dir.path().join("bgpd.conf");
-        write_file(&config, &render_config(&spec, address.addr()))?;
+        write_file(&config, &render_config(&spec, address.addr(), transport))?;
         let mut command = Command::new(BGPD);
         command
             .arg("-f")
@@ -49,7 +54,7 @@ impl Frr {
             .arg("--vty_socket")
             .arg(dir.path())
             .args(["-Z", "-S", "-P", "0", "-l"])
-            .arg(address.addr().to_string())
+            .arg(transport.to_string())
             .arg("-p")
             .arg(port.to_string())
             .arg("--log")
@@ -60,6 +65,7 @@ impl Frr {
             next_seq: 10 + spec.routes.len() as u32,
             spec,
             port,
+            transport,
             dir,
             address,
         };
@@ -212,6 +218,10 @@ impl Daemon for Frr {
         self.address.addr()
     }
 
+    fn peer_ip(&self) -> IpAddr {
+        self.transport
+    }
+
     fn port(&self) -> u16 {
         self.port
     }
@@ -354,11 +364,13 @@ fn next_hop_catch_all(spec: &PeerSpec) -> String {
     )
 }
 
-fn render_config(spec: &PeerSpec, addr: Ipv4Addr) -> String {
+fn render_config(spec: &PeerSpec, addr: Ipv4Addr, transport: IpAddr) -> String {
     let n = spec.neighbor;
     let router_id = spec.router_id.unwrap_or(addr);
     let mut s = String::new();
-    s.push_str("frr defaults traditional\nhostname ferrolb-interop-frr\n!\n");
+    s.push_str("frr defaults traditional\nhostname ferrolb-interop-frr\n");
+    // Logged so a failing test shows why FRR refused an UPDATE.
+    s.push_str("debug bgp updates in\ndebug bgp neighbor-events\n!\n");
     for route in &spec.routes {
         s.push_str(&route_map(route));
     }
@@ -375,7 +387,7 @@ fn render_config(spec: &PeerSpec, addr: Ipv4Addr) -> String {
     s.push_str(" bgp route-map delay-timer 1\n");
     let _ = writeln!(s, " neighbor {n} remote-as {}", spec.neighbor_as);
     let _ = writeln!(s, " neighbor {n} port {}", spec.neighbor_port);
-    let _ = writeln!(s, " neighbor {n} update-source {addr}");
+    let _ = writeln!(s, " neighbor {n} update-source {transport}");
     let _ = writeln!(
         s,
         " neighbor {n} timers {} {}",

@@ -6,7 +6,7 @@
 //! sent to it must carry a non-loopback next hop; IPv6 next hops are not checked that way.
 
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::process::Command;
 use std::time::Duration;
 
@@ -26,6 +26,7 @@ pub struct GoBgp {
     process: DaemonProcess,
     spec: PeerSpec,
     port: u16,
+    transport: IpAddr,
     api_port: u16,
     dir: tempfile::TempDir,
     address: Loopback,
@@ -39,14 +40,21 @@ impl GoBgp {
 
     /// Starts on an endpoint allocated beforehand (so a peer daemon can be told about it).
     pub fn start_at(endpoint: Endpoint, spec: PeerSpec) -> Result<GoBgp> {
-        let Endpoint { address, port } = endpoint;
+        let Endpoint {
+            address,
+            port,
+            transport,
+        } = endpoint;
         let mut api_port = address.free_port()?;
         while api_port == port {
             api_port = address.free_port()?;
         }
         let dir = daemon_dir("gobgp")?;
         let config = dir.path().join("gobgpd.toml");
-        write_file(&config, &render_config(&spec, address.addr(), port))?;
+        write_file(
+            &config,
+            &render_config(&spec, address.addr(), transport, port),
+        )?;
         let mut command = Command::new("gobgpd");
         command
             .arg("-f")
@@ -59,6 +67,7 @@ impl GoBgp {
             process,
             spec,
             port,
+            transport,
             api_port,
             dir,
             address,
@@ -216,6 +225,10 @@ impl Daemon for GoBgp {
         self.address.addr()
     }
 
+    fn peer_ip(&self) -> IpAddr {
+        self.transport
+    }
+
     fn port(&self) -> u16 {
         self.port
     }
@@ -273,14 +286,14 @@ impl Daemon for GoBgp {
     }
 }
 
-fn render_config(spec: &PeerSpec, addr: Ipv4Addr, port: u16) -> String {
+fn render_config(spec: &PeerSpec, addr: Ipv4Addr, transport: IpAddr, port: u16) -> String {
     let router_id = spec.router_id.unwrap_or(addr);
     let mut s = String::new();
     s.push_str("[global.config]\n");
     let _ = writeln!(s, "  as = {}", spec.local_as);
     let _ = writeln!(s, "  router-id = \"{router_id}\"");
     let _ = writeln!(s, "  port = {port}");
-    let _ = writeln!(s, "  local-address-list = [\"{addr}\"]");
+    let _ = writeln!(s, "  local-address-list = [\"{transport}\"]");
     s.push_str("[global.apply-policy.config]\n");
     s.push_str("  default-import-policy = \"accept-route\"\n");
     s.push_str("  default-export-policy = \"accept-route\"\n");
@@ -292,7 +305,7 @@ fn render_config(spec: &PeerSpec, addr: Ipv4Addr, port: u16) -> String {
     }
     s.push_str("  [neighbors.transport.config]\n");
     let _ = writeln!(s, "    remote-port = {}", spec.neighbor_port);
-    let _ = writeln!(s, "    local-address = \"{addr}\"");
+    let _ = writeln!(s, "    local-address = \"{transport}\"");
     let _ = writeln!(s, "    passive-mode = {}", spec.passive);
     s.push_str("  [neighbors.timers.config]\n");
     let _ = writeln!(s, "    hold-time = {}", spec.hold_time);

@@ -202,27 +202,53 @@ impl Drop for Loopback {
     }
 }
 
-/// A loopback address and a free BGP port on it: where a daemon (or the speaker under test)
-/// listens. Allocated before the daemon starts so its peer can be configured first.
+/// Where a daemon (or the speaker under test) speaks BGP: a locked loopback IPv4 address (also
+/// its router id and, for GoBGP, its API address), a free port, and the transport address of
+/// the session: that IPv4 address, or `::1` for IPv6 sessions. Allocated before the daemon
+/// starts so its peer can be configured first.
 #[derive(Debug)]
 pub struct Endpoint {
-    /// The address, locked for this test.
+    /// The IPv4 address, locked for this test.
     pub address: Loopback,
-    /// The listening port.
+    /// The listening port (free on the transport address).
     pub port: u16,
+    /// The address BGP listens on and connects from.
+    pub transport: IpAddr,
 }
 
 impl Endpoint {
-    /// Locks a fresh address and probes a port on it.
+    /// Locks a fresh IPv4 address and probes a port on it.
     pub fn allocate() -> Result<Endpoint> {
         let address = Loopback::allocate()?;
         let port = address.free_port()?;
-        Ok(Endpoint { address, port })
+        let transport = address.ip();
+        Ok(Endpoint {
+            address,
+            port,
+            transport,
+        })
     }
 
-    /// The address as an [`IpAddr`].
+    /// An endpoint for an IPv6 session on `::1` (the only IPv6 loopback address, shared by
+    /// every test, so only the port tells endpoints apart).
+    pub fn allocate_ipv6() -> Result<Endpoint> {
+        let address = Loopback::allocate()?;
+        let listener = TcpListener::bind((Ipv6Addr::LOCALHOST, 0))
+            .map_err(io_err("probe a free port on ::1"))?;
+        let port = listener
+            .local_addr()
+            .map_err(io_err("read the probed port"))?
+            .port();
+        Ok(Endpoint {
+            address,
+            port,
+            transport: IpAddr::V6(Ipv6Addr::LOCALHOST),
+        })
+    }
+
+    /// The transport address.
     pub fn ip(&self) -> IpAddr {
-        self.address.ip()
+        self.transport
     }
 }
 
@@ -413,8 +439,11 @@ impl PeerSpec {
 pub trait Daemon {
     /// Daemon name for messages.
     fn name(&self) -> &'static str;
-    /// The address the daemon listens and connects from.
+    /// The daemon's IPv4 loopback address (its router id, and its session address unless the
+    /// session runs over IPv6).
     fn addr(&self) -> Ipv4Addr;
+    /// The address the daemon listens on and connects from.
+    fn peer_ip(&self) -> IpAddr;
     /// The port the daemon listens on.
     fn port(&self) -> u16;
     /// Whether the session with the neighbor is Established, as the daemon sees it.
@@ -673,10 +702,15 @@ pub fn wait_no_route<D: Daemon + ?Sized>(daemon: &mut D, prefix: IpNet, timeout:
 /// A temporary directory for one daemon's files, kept (and printed) when
 /// `FERROLB_KEEP_INTEROP_DIRS` is set, for debugging.
 pub fn daemon_dir(name: &str) -> Result<tempfile::TempDir> {
+    let keep = std::env::var_os("FERROLB_KEEP_INTEROP_DIRS").is_some();
     let dir = tempfile::Builder::new()
         .prefix(&format!("ferrolb-{name}-"))
+        .disable_cleanup(keep)
         .tempdir()
         .map_err(io_err("create a temporary directory"))?;
+    if keep {
+        eprintln!("{name} files kept in {}", dir.path().display());
+    }
     Ok(dir)
 }
 

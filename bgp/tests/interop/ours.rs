@@ -31,11 +31,19 @@ impl Ours {
     /// Starts a speaker listening on a fresh endpoint. The port is probed before the speaker
     /// binds it, so another process can take it in between: then a new endpoint is tried.
     pub async fn start(asn: u32) -> Ours {
+        Ours::start_with(asn, Endpoint::allocate).await
+    }
+
+    /// Like [`Ours::start`] but listening on `[::1]`, for sessions over IPv6.
+    pub async fn start_ipv6(asn: u32) -> Ours {
+        Ours::start_with(asn, Endpoint::allocate_ipv6).await
+    }
+
+    async fn start_with(asn: u32, allocate: fn() -> super::Result<Endpoint>) -> Ours {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let endpoint =
-                Endpoint::allocate().unwrap_or_else(|e| panic!("allocate an endpoint: {e}"));
+            let endpoint = allocate().unwrap_or_else(|e| panic!("allocate an endpoint: {e}"));
             let config = SpeakerConfig {
                 local_as: asn,
                 router_id: endpoint.address.addr(),
@@ -69,7 +77,7 @@ impl Ours {
     /// A peer configuration for `daemon`: its address and port, our address as source,
     /// hold time 3 s, connection retries every 300 ms.
     pub fn peer_config(&self, daemon: &dyn Daemon, remote_as: u32) -> PeerConfig {
-        let mut config = PeerConfig::new(IpAddr::V4(daemon.addr()), RemoteAs::Asn(remote_as));
+        let mut config = PeerConfig::new(daemon.peer_ip(), RemoteAs::Asn(remote_as));
         config.port = daemon.port();
         config.local_address = Some(self.ip());
         config.hold_time = 3;

@@ -33,6 +33,9 @@ pub struct Kind {
     pub start: fn(Endpoint, PeerSpec) -> Result<Box<dyn Daemon>>,
     /// The daemon accepts an IPv4 NEXT_HOP in 127/8 (GoBGP treats it as withdraw).
     pub accepts_loopback_next_hop: bool,
+    /// The daemon accepts `::1` as IPv6 next hop (FRR denies it as martian even with
+    /// `bgp allow-martian-nexthop`).
+    pub accepts_ipv6_loopback_next_hop: bool,
 }
 
 fn start(kind: Kind, at: Endpoint, spec: PeerSpec) -> Box<dyn Daemon> {
@@ -84,7 +87,7 @@ async fn session(
     let mut config = ours.peer_config(daemon.as_ref(), their_as);
     config.passive = !we_connect;
     ours.add_peer(config).await;
-    let peer = IpAddr::V4(daemon.addr());
+    let peer = daemon.peer_ip();
     ours.wait_up(peer, WAIT).await;
     wait_established(daemon.as_mut()).await;
     (ours, daemon)
@@ -238,7 +241,7 @@ pub async fn their_as_mismatch_notification_is_reported(kind: Kind) {
     );
     ours.add_peer(ours.peer_config(daemon.as_ref(), THEIR_AS))
         .await;
-    let peer = IpAddr::V4(daemon.addr());
+    let peer = daemon.peer_ip();
     let event = ours
         .wait_event(WAIT, "PeerDown with a received NOTIFICATION", |e| {
             if let bgp::Event::PeerUp { peer: p, .. } = e {
@@ -264,7 +267,7 @@ pub async fn their_as_mismatch_notification_is_reported(kind: Kind) {
 /// reports PeerDown HoldTimerExpired.
 pub async fn frozen_peer_expires_our_hold_timer(kind: Kind) {
     let (mut ours, daemon) = session(kind, OUR_AS, THEIR_AS, true, Vec::new()).await;
-    let peer = IpAddr::V4(daemon.addr());
+    let peer = daemon.peer_ip();
     daemon
         .process()
         .freeze()
@@ -276,4 +279,61 @@ pub async fn frozen_peer_expires_our_hold_timer(kind: Kind) {
         matches!(reason, DownReason::HoldTimerExpired),
         "expected HoldTimerExpired, got {reason:?}"
     );
+}
+
+/// A session over IPv6 (`::1` on both sides, told apart by port), we connect: the daemon's
+/// IPv6 route arrives with its attributes, ours arrives with next hop self (`::1`; an explicit
+/// one for daemons that refuse `::1`), and both withdrawals go through.
+pub async fn ipv6_session_carries_ipv6_routes(kind: Kind) {
+    let mut ours = Ours::start_ipv6(OUR_AS).await;
+    let mut spec = PeerSpec::new(THEIR_AS, ours.ip(), ours.endpoint.port, OUR_AS);
+    spec.passive = true;
+    spec.routes = vec![
+        Route::new("2001:db8:120::/48")
+            .med(120)
+            .community(65100, 120)
+            .large_community(4_200_000_120, 1, 2)
+            .prepend(&[THEIR_PREPEND]),
+    ];
+    let endpoint = Endpoint::allocate_ipv6().unwrap_or_else(|e| panic!("{e}"));
+    let mut daemon = start(kind, endpoint, spec);
+    ours.add_peer(ours.peer_config(daemon.as_ref(), THEIR_AS))
+        .await;
+    let peer = daemon.peer_ip();
+    ours.wait_up(peer, WAIT).await;
+    wait_established(daemon.as_mut()).await;
+
+    let theirs = ours.wait_learned(prefix("2001:db8:120::/48"), WAIT).await;
+    assert_eq!(theirs.as_path, vec![THEIR_AS, THEIR_PREPEND], "{theirs:?}");
+    assert_eq!(theirs.med, Some(120), "{theirs:?}");
+    assert_eq!(theirs.communities, vec![(65100, 120)], "{theirs:?}");
+    assert_eq!(
+        theirs.large_communities,
+        vec![(4_200_000_120, 1, 2)],
+        "{theirs:?}"
+    );
+    let their_next_hop: IpAddr = "2001:db8:ffff::d".parse().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(theirs.next_hop, Some(their_next_hop), "{theirs:?}");
+
+    let mut mine = Route::new("2001:db8:121::/48")
+        .med(121)
+        .community(64512, 121)
+        .large_community(OUR_AS, 121, 1);
+    if !kind.accepts_ipv6_loopback_next_hop {
+        mine = mine.next_hop("2001:db8:ffff::121");
+    }
+    ours.announce(&mine).await;
+    let at = wait_route(daemon.as_mut(), mine.prefix).await;
+    assert_eq!(at.as_path, vec![OUR_AS], "{at:?}");
+    assert_eq!(at.med, Some(121), "{at:?}");
+    assert_eq!(at.communities, vec![(64512, 121)], "{at:?}");
+    assert_eq!(at.large_communities, vec![(OUR_AS, 121, 1)], "{at:?}");
+    assert_eq!(at.next_hop, mine.next_hop.or(Some(ours.ip())), "{at:?}");
+
+    ours.withdraw(mine.prefix).await;
+    wait_no_route(daemon.as_mut(), mine.prefix).await;
+    daemon
+        .withdraw(prefix("2001:db8:120::/48"))
+        .unwrap_or_else(|e| panic!("withdraw at the daemon: {e}"));
+    ours.wait_unlearned(prefix("2001:db8:120::/48"), WAIT).await;
 }
