@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod config;
 pub mod control;
+pub mod fib;
 pub mod render;
 pub mod view;
 pub mod reconcile;
