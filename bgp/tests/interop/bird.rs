@@ -104,15 +104,6 @@ impl Bird {
             .ok_or_else(|| parse_err("BGP state", &out))
     }
 
-    /// The `Last error` line BIRD shows for the peer, if any (e.g. "Received: Bad peer AS").
-    pub fn last_error(&self) -> Result<Option<String>> {
-        let out = self.birdc(&["show", "protocols", "all", "peer"])?;
-        Ok(out
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("Last error:"))
-            .map(|s| s.trim().to_string()))
-    }
-
     fn reconfigure(&mut self) -> Result<()> {
         let log = self.dir.path().join("bird.log");
         write_file(

@@ -36,12 +36,8 @@ pub struct ExaBgp {
 pub struct Replay {
     /// The last neighbor state ExaBGP reported (`up`, `down`, `connected`).
     pub state: Option<String>,
-    /// How many times the session went up.
-    pub ups: usize,
     /// Received routes by prefix.
     pub routes: Vec<SeenRoute>,
-    /// NOTIFICATIONs received from the neighbor as (code, subcode).
-    pub notifications: Vec<(u64, u64)>,
 }
 
 impl ExaBgp {
@@ -129,9 +125,7 @@ impl ExaBgp {
                         .and_then(Value::as_str)
                         .unwrap_or_default()
                         .to_string();
-                    if state == "up" {
-                        replay.ups += 1;
-                    } else {
+                    if state != "up" {
                         replay.routes.clear();
                     }
                     replay.state = Some(state);
@@ -139,15 +133,6 @@ impl ExaBgp {
                 Some("update") => {
                     if let Some(update) = event.pointer("/neighbor/message/update") {
                         apply_update(&mut replay.routes, update)?;
-                    }
-                }
-                Some("notification") => {
-                    let code = event.pointer("/neighbor/message/notification/code");
-                    let sub = event.pointer("/neighbor/message/notification/subcode");
-                    if let (Some(c), Some(s)) =
-                        (code.and_then(Value::as_u64), sub.and_then(Value::as_u64))
-                    {
-                        replay.notifications.push((c, s));
                     }
                 }
                 _ => {}
@@ -422,6 +407,6 @@ fn render_config(
         s.push_str("  }\n");
     }
     s.push_str("  api {\n    processes [ api ];\n    neighbor-changes;\n");
-    s.push_str("    receive { parsed; update; notification; }\n  }\n}\n");
+    s.push_str("    receive { parsed; update; }\n  }\n}\n");
     s
 }

@@ -5,7 +5,6 @@
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::PathBuf;
 use std::process::Command;
 
 use ipnet::IpNet;
@@ -131,15 +130,6 @@ impl Frr {
         Ok(n.get("connectionsEstablished")
             .and_then(Value::as_u64)
             .unwrap_or(0))
-    }
-
-    /// Shuts the neighbor down administratively (`neighbor X shutdown`) or lets it come back.
-    pub fn set_shutdown(&self, shutdown: bool) -> Result<()> {
-        let no = if shutdown { "" } else { "no " };
-        let line = format!("{no}neighbor {} shutdown", self.spec.neighbor);
-        let router = format!("router bgp {}", self.spec.local_as);
-        self.vtysh(&["configure terminal", &router, &line, "end"])
-            .map(|_| ())
     }
 
     fn path_from_json(prefix: IpNet, path: &Value) -> SeenRoute {
@@ -437,9 +427,4 @@ fn render_config(spec: &PeerSpec, addr: Ipv4Addr, transport: IpAddr) -> String {
     }
     s.push_str("!\n");
     s
-}
-
-/// Where the generated configuration lives (for debugging output).
-pub fn config_path(frr: &Frr) -> PathBuf {
-    frr.dir.path().join("bgpd.conf")
 }

@@ -5,12 +5,17 @@
 //! Addresses: every daemon and every speaker under test gets a distinct 127.x.y.z address from
 //! [`Loopback::allocate`], guarded by a lock file so tests in one process and in other test
 //! binaries never share one; ports come from a bind probe on that address. IPv6 routes travel
-//! over the IPv4 session (multiprotocol BGP) with an explicit global IPv6 next hop, because
-//! `::1` is the only IPv6 loopback address and BIRD refuses a neighbor whose address is its own.
+//! over those IPv4 sessions (multiprotocol BGP, explicit global IPv6 next hop); sessions over
+//! IPv6 use `::1` on both sides, told apart by port ([`Endpoint::allocate_ipv6`]).
 //!
-//! Loopback next hops: FRR is started with `bgp allow-martian-nexthop`, BIRD with multihop
-//! sessions (its routes then show as unreachable but keep their attributes); GoBGP treats an
-//! IPv4 loopback NEXT_HOP as withdraw, so routes meant for GoBGP carry a non-loopback next hop.
+//! Loopback next hops: FRR is started with `bgp allow-martian-nexthop` (it still refuses `::1`),
+//! BIRD with multihop sessions (its routes then show as unreachable but keep their attributes);
+//! GoBGP treats an IPv4 NEXT_HOP in 127/8 as withdraw, so routes meant for GoBGP carry a
+//! non-loopback next hop.
+//!
+//! Daemons run as children in their own process group and are stopped (SIGTERM, then SIGKILL)
+//! when dropped, also when a test panics. `FERROLB_KEEP_INTEROP_DIRS=1` keeps their
+//! configuration and log directories for debugging.
 
 // Each test binary uses only its own daemon's part of this module.
 #![allow(dead_code)]
@@ -141,7 +146,7 @@ impl Loopback {
         hasher.write_u32(NEXT_CANDIDATE.fetch_add(1, Ordering::Relaxed));
         let span: u32 = 64 * 65536;
         let mut candidate = (hasher.finish() % u64::from(span)) as u32;
-        for tried in 0..4096 {
+        for _ in 0..4096 {
             candidate = (candidate + 1) % span;
             let low = candidate & 0xff;
             if low == 0 || low == 255 {
@@ -168,7 +173,6 @@ impl Loopback {
                 }
                 Err(e) => return Err(io_err(format!("create {}", lock.display()))(e)),
             }
-            let _ = tried;
         }
         Err(HarnessError::NoAddress { tried: 4096 })
     }
