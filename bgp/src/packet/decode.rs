@@ -873,25 +873,26 @@ impl AttributeParser<'_> {
             return;
         }
         let mut need = path_len - as4_len;
-        let mut merged: Vec<AsSegment> = Vec::new();
-        for segment in &self.attrs.as_path.segments {
-            match segment.kind {
-                SegmentType::ConfedSequence | SegmentType::ConfedSet => {
-                    merged.push(segment.clone())
-                }
-                SegmentType::Set if need > 0 => {
-                    merged.push(segment.clone());
-                    need -= 1;
-                }
-                SegmentType::Sequence if need > 0 => {
-                    let take = need.min(segment.asns.len());
-                    merged.push(AsSegment {
-                        kind: SegmentType::Sequence,
-                        asns: segment.asns.iter().take(take).copied().collect(),
-                    });
-                    need -= take;
-                }
-                _ => {}
+        // Confederation segments (which AS4_PATH never carries) lead the result, then the
+        // leading ASes that AS4_PATH lacks, then AS4_PATH itself.
+        let (mut merged, public): (Vec<AsSegment>, Vec<AsSegment>) =
+            self.attrs.as_path.segments.iter().cloned().partition(|s| {
+                matches!(s.kind, SegmentType::ConfedSequence | SegmentType::ConfedSet)
+            });
+        for segment in public {
+            if need == 0 {
+                break;
+            }
+            if segment.kind == SegmentType::Set {
+                merged.push(segment);
+                need -= 1;
+            } else {
+                let take = need.min(segment.asns.len());
+                merged.push(AsSegment {
+                    kind: SegmentType::Sequence,
+                    asns: segment.asns.iter().take(take).copied().collect(),
+                });
+                need -= take;
             }
         }
         let mut tail = as4_path.segments.into_iter();
