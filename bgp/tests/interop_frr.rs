@@ -1,5 +1,13 @@
 //! Interop with FRR 8.4 `bgpd` started from its Debian package on a loopback address of its
 //! own (see `interop/frr.rs`).
+//!
+//! Our speaker against it (`interop/scenarios.rs`): sessions opened by either side, IPv4 and
+//! IPv6 routes over an IPv4 session and IPv6 routes over an IPv6 session, each way with
+//! AS_PATH (4-octet ASNs), MED, communities, large communities and NEXT_HOP intact, their
+//! withdrawals, LOCAL_PREF on iBGP, the daemon's Bad Peer AS NOTIFICATION reported as
+//! received 2/2, and our hold timer expiring while the daemon is frozen with SIGSTOP.
+//! FRR also checks TCP MD5 (RFC 2385): the same password establishes, a different one never
+//! does. `harness_frr_peers_with_gobgp` proves the harness itself (two daemons, no ferrolb).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

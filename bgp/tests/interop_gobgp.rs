@@ -1,6 +1,12 @@
 //! Interop with GoBGP 3.10 (`gobgpd`, driven with the `gobgp` CLI) started from its Debian
 //! package on a loopback address of its own (see `interop/gobgp.rs`).
 //!
+//! Our speaker against it (`interop/scenarios.rs`): sessions opened by either side, IPv4 and
+//! IPv6 routes over an IPv4 session and IPv6 routes over an IPv6 session, each way with
+//! AS_PATH (4-octet ASNs), MED, communities, large communities and NEXT_HOP intact, their
+//! withdrawals, LOCAL_PREF on iBGP, the daemon's Bad Peer AS NOTIFICATION reported as
+//! received 2/2, and our hold timer expiring while the daemon is frozen with SIGSTOP.
+//!
 //! GoBGP treats an IPv4 NEXT_HOP in 127/8 as withdraw, so the routes we send it carry a
 //! documentation-range next hop; the self-next-hop check runs against the other daemons.
 
