@@ -1,1 +1,3 @@
 //! Shared inputs for the benchmarks in `benches/`.
+
+pub mod ingest;

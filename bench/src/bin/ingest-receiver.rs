@@ -1,0 +1,127 @@
+//! The receiver side of `bench/ingest` for our engine: a [`bgp::Speaker`] listening on one
+//! address with one passive eBGP peer (the benchmark's sender), nothing else.
+//!
+//! It prints `ready` once listening, then answers on stdin/stdout: a line `count` gets one
+//! line back with the IPv4 unicast prefixes accepted from the peer and the session state
+//! (`1000000 Established`); `quit` (or the end of stdin) shuts the speaker down. Events are
+//! drained continuously, as a router that installs best paths would consume them.
+
+use std::io::Write as _;
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+
+use bgp::{Event, Family, PeerConfig, RemoteAs, Speaker, SpeakerConfig};
+use clap::Parser;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// Command line of the receiver.
+#[derive(Debug, Parser)]
+#[command(about = "bench/ingest receiver: a bgp::Speaker with one passive peer")]
+struct Args {
+    /// Address and port to listen on.
+    #[arg(long)]
+    listen: SocketAddr,
+    /// Our AS.
+    #[arg(long, default_value_t = 65000)]
+    asn: u32,
+    /// The sender's address.
+    #[arg(long)]
+    peer: IpAddr,
+    /// The sender's AS.
+    #[arg(long, default_value_t = 65001)]
+    peer_as: u32,
+    /// Hold time offered, in seconds.
+    #[arg(long, default_value_t = 240)]
+    hold_time: u16,
+}
+
+/// Errors that stop the receiver.
+#[derive(Debug, thiserror::Error)]
+enum ReceiverError {
+    /// The speaker could not start or stopped.
+    #[error(transparent)]
+    Speaker(#[from] bgp::SpeakerError),
+    /// The listen address is not IPv4 (the router id is taken from it).
+    #[error("the listen address {0} must be IPv4")]
+    NotIpv4(SocketAddr),
+    /// Standard input or output failed.
+    #[error("stdin/stdout: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("ingest-receiver: cannot start the tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ingest-receiver: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), ReceiverError> {
+    let IpAddr::V4(router_id) = args.listen.ip() else {
+        return Err(ReceiverError::NotIpv4(args.listen));
+    };
+    let config = SpeakerConfig {
+        local_as: args.asn,
+        router_id,
+        listen: vec![args.listen],
+        ..SpeakerConfig::default()
+    };
+    let (speaker, mut events) = Speaker::start(config).await?;
+    let mut peer = PeerConfig::new(args.peer, RemoteAs::Asn(args.peer_as));
+    peer.passive = true;
+    peer.hold_time = args.hold_time;
+    peer.families = vec![Family::Ipv4Unicast];
+    speaker.add_peer(peer).await?;
+    tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            if let Event::PeerDown { peer, reason } = event {
+                eprintln!("ingest-receiver: session with {peer} down: {reason}");
+            }
+        }
+    });
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "ready")?;
+    stdout.flush()?;
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    while let Some(line) = lines.next_line().await? {
+        match line.trim() {
+            "count" => {
+                let peers = speaker.peers().await?;
+                let mut count = 0;
+                let mut state = String::from("NoPeer");
+                for summary in peers.iter().filter(|p| p.config.address == args.peer) {
+                    count += summary
+                        .received
+                        .iter()
+                        .filter(|(f, _)| *f == Family::Ipv4Unicast)
+                        .map(|(_, n)| n)
+                        .sum::<usize>();
+                    state = format!("{:?}", summary.status.state);
+                }
+                writeln!(stdout, "{count} {state}")?;
+                stdout.flush()?;
+            }
+            "quit" => break,
+            other => {
+                writeln!(stdout, "error unknown request {other:?}")?;
+                stdout.flush()?;
+            }
+        }
+    }
+    speaker.shutdown().await?;
+    Ok(())
+}
