@@ -417,7 +417,7 @@ mod sealed {
 }
 
 /// A table key: a prefix of one family.
-trait Key: Copy + Eq + Hash + Ord + Into<IpNet> {
+trait Key: table::TableKey + Hash + Ord + Into<IpNet> {
     /// Index of the family in per-peer counters.
     const FAMILY: usize;
 }
@@ -638,17 +638,17 @@ fn announce_one<K: Key>(
     now: u32,
     changes: &mut Vec<BestChange>,
 ) {
-    let Some(position) = table.position(&prefix) else {
-        table.insert_new(Entry {
-            prefix,
-            reason: Reason::First,
-            paths: Paths::One(Path {
-                attrs: Arc::clone(attrs),
-                received: now,
-                peer,
-                flags: FLAG_BEST,
-            }),
-        });
+    let (position, created) = table.find_or_insert(prefix, || Entry {
+        prefix,
+        reason: Reason::First,
+        paths: Paths::One(Path {
+            attrs: Arc::clone(attrs),
+            received: now,
+            peer,
+            flags: FLAG_BEST,
+        }),
+    });
+    if created {
         shared.count(peer, K::FAMILY, true);
         let mut next_hops = SmallVec::new();
         next_hops.push(attrs.next_hop);
@@ -661,7 +661,7 @@ fn announce_one<K: Key>(
             }),
         });
         return;
-    };
+    }
     let Some(entry) = table.at_mut(position) else {
         return;
     };

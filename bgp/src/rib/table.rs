@@ -7,6 +7,7 @@
 //! prefix. The paths of an entry are kept in arrival order, oldest first.
 
 use std::hash::{BuildHasher, Hash};
+
 use std::sync::Arc;
 
 use hashbrown::{DefaultHashBuilder, HashTable};
@@ -122,7 +123,34 @@ pub(crate) struct Table<K> {
     hasher: DefaultHashBuilder,
 }
 
-impl<K: Copy + Eq + Hash> Table<K> {
+/// A prefix type usable as a table key. Hashing goes through one fixed-width integer, which
+/// is cheaper than hashing the address octets and length separately.
+pub(crate) trait TableKey: Copy + Eq {
+    /// The value hashed for this prefix.
+    type Hashed: Hash;
+    /// Packs the prefix into its hashed form.
+    fn hashed(self) -> Self::Hashed;
+}
+
+impl TableKey for ipnet::Ipv4Net {
+    type Hashed = u64;
+    fn hashed(self) -> u64 {
+        (u64::from(u32::from(self.addr())) << 8) | u64::from(self.prefix_len())
+    }
+}
+
+impl TableKey for ipnet::Ipv6Net {
+    type Hashed = (u128, u8);
+    fn hashed(self) -> (u128, u8) {
+        (u128::from(self.addr()), self.prefix_len())
+    }
+}
+
+impl<K: TableKey> Table<K> {
+    fn hash(&self, prefix: K) -> u64 {
+        self.hasher.hash_one(prefix.hashed())
+    }
+
     /// Number of prefixes.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -135,7 +163,7 @@ impl<K: Copy + Eq + Hash> Table<K> {
 
     /// Position of `prefix` in the entry list.
     pub fn position(&self, prefix: &K) -> Option<usize> {
-        let hash = self.hasher.hash_one(prefix);
+        let hash = self.hash(*prefix);
         let entries = &self.entries;
         self.index
             .find(hash, |&i| {
@@ -154,25 +182,34 @@ impl<K: Copy + Eq + Hash> Table<K> {
         self.entries.get_mut(position)
     }
 
-    /// Adds a new prefix with its first path; the caller checked it is absent. Returns its
-    /// position.
-    pub fn insert_new(&mut self, entry: Entry<K>) -> usize {
-        let position = self.entries.len();
-        let hash = self.hasher.hash_one(entry.prefix);
-        self.entries.push(entry);
-        let (entries, hasher) = (&self.entries, &self.hasher);
-        self.index.insert_unique(hash, position as u32, |&i| {
-            entries
-                .get(i as usize)
-                .map_or(0, |e| hasher.hash_one(e.prefix))
-        });
-        position
+    /// The position of `prefix`, or, when absent, of the entry `make` creates for it (one
+    /// probe of the index either way). The flag tells whether the entry was created.
+    pub fn find_or_insert(&mut self, prefix: K, make: impl FnOnce() -> Entry<K>) -> (usize, bool) {
+        let hash = self.hash(prefix);
+        let (entries, hasher) = (&mut self.entries, &self.hasher);
+        match self.index.entry(
+            hash,
+            |&i| entries.get(i as usize).is_some_and(|e| e.prefix == prefix),
+            |&i| {
+                entries
+                    .get(i as usize)
+                    .map_or(0, |e| hasher.hash_one(e.prefix.hashed()))
+            },
+        ) {
+            hashbrown::hash_table::Entry::Occupied(o) => (*o.get() as usize, false),
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                let position = entries.len();
+                entries.push(make());
+                v.insert(position as u32);
+                (position, true)
+            }
+        }
     }
 
     /// Removes the entry at `position` (its last path went away) and returns it.
     pub fn remove_at(&mut self, position: usize) -> Option<Entry<K>> {
         let prefix = self.entries.get(position)?.prefix;
-        let hash = self.hasher.hash_one(prefix);
+        let hash = self.hash(prefix);
         if let Ok(slot) = self.index.find_entry(hash, |&i| i as usize == position) {
             slot.remove();
         }
@@ -181,7 +218,7 @@ impl<K: Copy + Eq + Hash> Table<K> {
         if position != last {
             // The former last entry moved into `position`: repoint its index slot.
             if let Some(moved) = self.entries.get(position) {
-                let moved_hash = self.hasher.hash_one(moved.prefix);
+                let moved_hash = self.hash(moved.prefix);
                 if let Some(slot) = self.index.find_mut(moved_hash, |&i| i as usize == last) {
                     *slot = position as u32;
                 }

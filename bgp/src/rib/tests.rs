@@ -737,7 +737,11 @@ fn interned_sets_are_shared_and_collected_when_unused() {
     assert_eq!(rib.stats().attribute_sets, 2, "c is still held by the test");
     drop(c);
     rib.collect_garbage();
-    assert_eq!(rib.stats().attribute_sets, 1, "the reported changes still hold c");
+    assert_eq!(
+        rib.stats().attribute_sets,
+        1,
+        "the reported changes still hold c"
+    );
     ch.clear();
     rib.collect_garbage();
     assert_eq!(rib.stats().attribute_sets, 0);
