@@ -30,7 +30,8 @@ pub const SERVICE_CIDR: &str = "10.96.0.0/12";
 /// need, nothing that expects a cloud or real kubelets.
 pub const CONTROLLERS: &str = "deployment-controller,replicaset-controller,endpointslice-controller,\
 endpointslice-mirroring-controller,namespace-controller,garbage-collector-controller,\
-serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller";
+serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller,\
+node-lifecycle-controller";
 
 /// How many log lines an error shows.
 const TAIL_LINES: usize = 25;
@@ -264,13 +265,36 @@ struct Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        // Stop in reverse start order: clients before the apiserver, etcd last.
-        while let Some((mut process, _)) = self.processes.pop() {
-            process.stop(Duration::from_secs(3));
-        }
+        // Stop every component but etcd at once, with a shared grace period, then etcd:
+        // an apiserver whose etcd is gone hangs in its shutdown instead of ending.
+        let storage = if self.processes.is_empty() {
+            None
+        } else {
+            Some(self.processes.remove(0))
+        };
+        stop_all(&mut self.processes);
+        stop_all(&mut storage.into_iter().collect());
         if self.remove_dir {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
+    }
+}
+
+/// SIGTERM to every process, a shared grace period of 3 s, then SIGKILL to what is left.
+fn stop_all(processes: &mut Vec<(Process, String)>) {
+    for (process, _) in processes.iter() {
+        process.terminate();
+    }
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline
+        && processes
+            .iter_mut()
+            .any(|(process, _)| process.exited().is_none())
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    while let Some((mut process, _)) = processes.pop() {
+        process.stop(Duration::ZERO);
     }
 }
 

@@ -117,6 +117,13 @@ impl Process {
         log_tail(&self.log, lines)
     }
 
+    /// Sends SIGTERM to the process group, without waiting.
+    pub fn terminate(&self) {
+        if let Some(raw) = self.pid().and_then(|p| i32::try_from(p).ok()) {
+            let _ = killpg(Pid::from_raw(raw), Signal::SIGTERM);
+        }
+    }
+
     /// Forgets the process without stopping it (for `lab up`, whose processes outlive it).
     pub fn detach(mut self) -> Option<u32> {
         self.child.take().map(|c| c.id())
@@ -155,9 +162,47 @@ pub fn stop_group(pgid: u32, grace: Duration, mut gone: impl FnMut() -> bool) {
     let _ = killpg(group, Signal::SIGKILL);
 }
 
-/// Whether process group `pgid` still has a member.
+/// Stops several process groups at once: SIGTERM to all, a shared `grace` period, then
+/// SIGKILL to those left, so a lab with five components stops in one grace period.
+pub fn stop_groups(pgids: &[u32], grace: Duration) {
+    let groups: Vec<Pid> = pgids
+        .iter()
+        .filter_map(|p| i32::try_from(*p).ok())
+        .map(Pid::from_raw)
+        .collect();
+    for g in &groups {
+        let _ = killpg(*g, Signal::SIGTERM);
+    }
+    let alive = |g: &Pid| group_alive(g.as_raw().unsigned_abs());
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline && groups.iter().any(alive) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for g in &groups {
+        let _ = killpg(*g, Signal::SIGKILL);
+    }
+    // SIGKILL is delivered asynchronously: wait until the kernel has ended them.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline && groups.iter().any(alive) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether process group `pgid` still has a member that runs. A leader that has ended but
+/// was not reaped yet (a zombie, whose parent is not us) counts as ended.
 pub fn group_alive(pgid: u32) -> bool {
-    i32::try_from(pgid).is_ok_and(|raw| killpg(Pid::from_raw(raw), None).is_ok())
+    let signalable = i32::try_from(pgid).is_ok_and(|raw| killpg(Pid::from_raw(raw), None).is_ok());
+    signalable && !is_zombie(pgid)
+}
+
+/// Whether process `pid` is a zombie (state `Z` in `/proc/PID/stat`).
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        // The state follows the command name, which is in parentheses and may hold spaces.
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            == Some("Z")
+    })
 }
 
 /// The last `lines` lines of a log file (empty if it cannot be read).

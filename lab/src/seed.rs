@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use crate::binaries::{Binaries, Binary, MissingBinary};
 use crate::cluster::{Cluster, ClusterConfig, ClusterError, NodeSpec, Ports, RunningComponent};
 use crate::network::{self, HOSTS, IpError};
-use crate::process::{Process, SpawnError, group_alive, stop_group};
+use crate::process::{Process, SpawnError, group_alive, stop_groups};
 
 /// The namespace running the control plane.
 pub const CONTROL_PLANE_NETNS: &str = "kube-master";
@@ -310,11 +310,21 @@ pub fn down() -> Result<Vec<String>, LabError> {
     let state = read_state().unwrap_or(None);
     if let Some(state) = &state {
         let step = Step::begin("stopping processes");
-        for (netns, c) in state.processes.iter().rev() {
-            if group_alive(c.pid) {
-                stop_group(c.pid, Duration::from_secs(5), || !group_alive(c.pid));
-                removed.push(format!("process {} (pid {}) in {netns}", c.name, c.pid));
-            }
+        let alive: Vec<&(String, RunningComponent)> = state
+            .processes
+            .iter()
+            .filter(|(_, c)| group_alive(c.pid))
+            .collect();
+        // etcd (started first) stops last: an apiserver without its etcd hangs in shutdown.
+        let first = state.processes.first().map(|(_, c)| c.pid);
+        let (storage, others): (Vec<u32>, Vec<u32>) = alive
+            .iter()
+            .map(|(_, c)| c.pid)
+            .partition(|p| Some(*p) == first);
+        stop_groups(&others, Duration::from_secs(5));
+        stop_groups(&storage, Duration::from_secs(5));
+        for (netns, c) in alive {
+            removed.push(format!("process {} (pid {}) in {netns}", c.name, c.pid));
         }
         step.done();
     }
