@@ -22,7 +22,7 @@ use crate::fsm::{FsmConfig, Negotiated};
 use crate::md5::set_md5_key;
 use crate::packet::notification::cease;
 use crate::packet::{
-    AfiSafi, EncodeOptions, Family, encode_announce_ipv4, encode_announce_mp, encode_withdraw,
+    EncodeOptions, Family, encode_announce_ipv4, encode_announce_mp, encode_withdraw,
 };
 use crate::rib::{
     BestChange, DecisionConfig, PathView, PeerId, PeerInfo, Rib, RibError, RouteAttributes,
@@ -38,6 +38,21 @@ pub struct RouteView {
     pub prefix: IpNet,
     /// Its paths, newest first; [`PathView::best`] marks the selected one.
     pub paths: Vec<RoutePath>,
+}
+
+/// The speaker as a whole, for the headers of `show ip bgp` and `summary`.
+#[derive(Debug, Clone)]
+pub struct InstanceView {
+    /// Our AS.
+    pub local_as: u32,
+    /// Our BGP identifier.
+    pub router_id: std::net::Ipv4Addr,
+    /// Loc-RIB changes so far (FRR's table version).
+    pub table_version: u64,
+    /// Sizes of the RIB.
+    pub rib: crate::rib::RibStats,
+    /// Peers configured or dynamic.
+    pub peers: usize,
 }
 
 /// One path of a [`RouteView`] with the peer it came from.
@@ -56,6 +71,10 @@ impl std::ops::Deref for RoutePath {
         &self.path
     }
 }
+
+/// Prefixes that share one attribute set in the Loc-RIB, with what that set becomes on the
+/// way to one peer (`None`: it must not be sent there).
+type ExportGroup = (Option<(crate::packet::PathAttributes, IpAddr)>, Vec<IpNet>);
 
 /// A configured (or dynamic) peer and its current session.
 struct PeerEntry {
@@ -83,6 +102,8 @@ struct Core {
     events: mpsc::Sender<Event>,
     from_peers: mpsc::Sender<FromPeer>,
     changes: Vec<BestChange>,
+    /// Bumped for every Loc-RIB change (FRR's "BGP table version").
+    table_version: u64,
 }
 
 /// Binds the listeners and spawns the core task; returns the event stream.
@@ -112,6 +133,7 @@ pub(crate) async fn spawn(
         events: events_tx,
         from_peers: from_peers_tx,
         changes: Vec::new(),
+        table_version: 0,
         config,
     };
     tokio::spawn(core.run(requests, from_peers_rx, inbound_rx));
@@ -189,7 +211,7 @@ impl Core {
                         return;
                     }
                 },
-                Some(message) = from_peers.recv() => self.from_peer(message).await,
+                Some(message) = from_peers.recv() => self.on_peer_message(message).await,
                 Some((stream, remote)) = inbound.recv() => self.inbound(stream, remote),
             }
         }
@@ -271,6 +293,15 @@ impl Core {
             }
             Request::Routes(family, reply) => {
                 let _ = reply.send(self.route_views(family));
+            }
+            Request::Instance(reply) => {
+                let _ = reply.send(InstanceView {
+                    local_as: self.config.local_as,
+                    router_id: self.config.router_id,
+                    table_version: self.table_version,
+                    rib: self.rib.stats(),
+                    peers: self.peers.len(),
+                });
             }
             Request::Route(prefix, reply) => {
                 let _ = reply.send(self.route_view(prefix));
@@ -368,7 +399,7 @@ impl Core {
         }
     }
 
-    async fn from_peer(&mut self, message: FromPeer) {
+    async fn on_peer_message(&mut self, message: FromPeer) {
         match message {
             FromPeer::State { peer, from, to } => {
                 self.emit(Event::StateChanged { peer, from, to }).await;
@@ -644,6 +675,7 @@ impl Core {
             return;
         }
         let changes = std::mem::take(&mut self.changes);
+        self.table_version += changes.len() as u64;
         let prefixes: Vec<IpNet> = changes.iter().map(|c| c.prefix).collect();
         self.advertise(&prefixes);
         self.emit(Event::BestPathChanged(changes)).await;
@@ -691,10 +723,7 @@ impl Core {
             return;
         };
         let families = &session.negotiated.families;
-        let mut groups: HashMap<
-            *const RouteAttributes,
-            (Option<(crate::packet::PathAttributes, IpAddr)>, Vec<IpNet>),
-        > = HashMap::new();
+        let mut groups: HashMap<*const RouteAttributes, ExportGroup> = HashMap::new();
         let mut withdrawals: Vec<IpNet> = Vec::new();
         for prefix in prefixes {
             let family = match prefix {
@@ -780,7 +809,7 @@ impl Core {
                 let nh = export::next_hop_for_family(next_hop, true);
                 match encode_announce_mp(
                     &attrs,
-                    AfiSafi::from(Family::Ipv6Unicast.afi_safi()),
+                    Family::Ipv6Unicast.afi_safi(),
                     &[nh],
                     &v6,
                     &options,

@@ -3,10 +3,15 @@
 //! its FRR-syntax file), `view` + `render` (state as FRR 8.4 prints it) and `fib` (kernel
 //! routes over netlink).
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod control;
 pub mod fib;
+pub mod links;
 pub mod render;
 pub mod view;
+pub mod observe;
 pub mod reconcile;
+pub mod repl;
+pub mod router;

@@ -1,8 +1,9 @@
-//! mini-router binary. This build has the CLI language, the configuration model, the show
-//! renderers and the kernel FIB as a library; the BGP sessions are wired in a later step,
-//! so the binary refuses to start rather than pretend.
+//! mini-router: an interactive BGP router with an FRR-like CLI. `mini-router --help` lists
+//! the ways to run it; [`mini_router::app`] does the work.
 
-fn main() -> std::process::ExitCode {
-    eprintln!("mini-router: the BGP session wiring is not in this build yet");
-    std::process::ExitCode::FAILURE
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    mini_router::app::run(mini_router::app::Options::parse()).await
 }
