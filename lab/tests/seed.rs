@@ -130,6 +130,25 @@ fn lab_up_runs_the_seed_cluster_and_lab_down_leaves_nothing_behind() {
     };
     let mut lab = lab;
 
+    // A stray namespace of the lab's: `lab up` refuses to build over it and leaves it alone.
+    assert!(
+        Command::new("ip")
+            .args(["netns", "add", "router"])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = lab.run(&["up"], None);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let still_there = lab::network::namespaces().contains(&"router".to_owned());
+    let _ = Command::new("ip").args(["netns", "del", "router"]).status();
+    assert!(!out.status.success(), "lab up built over a partial lab");
+    assert!(
+        stderr.contains("partly present (network namespace router)") && stderr.contains("lab down"),
+        "{stderr}"
+    );
+    assert!(still_there, "lab up removed a namespace it did not make");
+
     let out = lab.run(&["up"], None);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "lab up failed:\n{stderr}");
