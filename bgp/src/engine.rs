@@ -90,6 +90,9 @@ struct Session {
     rib_id: PeerId,
     negotiated: Negotiated,
     target: Target,
+    /// The Adj-RIB-Out, reduced to what it must answer: which prefixes the peer has from
+    /// us, so a withdrawal is only sent for what was announced.
+    advertised: hashbrown::HashSet<IpNet>,
 }
 
 struct Core {
@@ -508,6 +511,7 @@ impl Core {
                 local_as,
                 local_address: canonical(local.ip()),
             },
+            advertised: hashbrown::HashSet::new(),
         });
         self.emit(Event::PeerUp { peer, peer_as }).await;
         self.send_full_table(peer, None);
@@ -683,14 +687,15 @@ impl Core {
 
     /// Advertises the current best path (or a withdrawal) of each prefix to every
     /// Established peer.
-    fn advertise(&self, prefixes: &[IpNet]) {
-        for address in self.peers.keys() {
-            self.advertise_to(*address, prefixes.iter().copied(), None);
+    fn advertise(&mut self, prefixes: &[IpNet]) {
+        let peers: Vec<IpAddr> = self.peers.keys().copied().collect();
+        for address in peers {
+            self.advertise_to(address, prefixes.iter().copied(), None);
         }
     }
 
     /// Sends a peer everything it should have (session start, ROUTE-REFRESH).
-    fn send_full_table(&self, peer: IpAddr, family: Option<Family>) {
+    fn send_full_table(&mut self, peer: IpAddr, family: Option<Family>) {
         let families: Vec<Family> = match family {
             Some(f) => vec![f],
             None => Family::ALL.to_vec(),
@@ -711,17 +716,18 @@ impl Core {
     /// Encodes and sends what `peer` must hear about `prefixes`: an announcement of each
     /// exportable best path, grouped by attributes, and a withdrawal of the rest.
     fn advertise_to(
-        &self,
+        &mut self,
         peer: IpAddr,
         prefixes: impl Iterator<Item = IpNet>,
         only: Option<Family>,
     ) {
-        let Some(entry) = self.peers.get(&peer) else {
+        let Some(entry) = self.peers.get_mut(&peer) else {
             return;
         };
-        let Some(session) = entry.session.as_ref() else {
+        let Some(session) = entry.session.as_mut() else {
             return;
         };
+        let mut delta: i64 = 0;
         let families = &session.negotiated.families;
         let mut groups: HashMap<*const RouteAttributes, ExportGroup> = HashMap::new();
         let mut withdrawals: Vec<IpNet> = Vec::new();
@@ -764,11 +770,20 @@ impl Core {
                     });
                     if group.0.is_some() {
                         group.1.push(prefix);
-                    } else {
+                        if session.advertised.insert(prefix) {
+                            delta += 1;
+                        }
+                    } else if session.advertised.remove(&prefix) {
                         withdrawals.push(prefix);
+                        delta -= 1;
                     }
                 }
-                None => withdrawals.push(prefix),
+                None => {
+                    if session.advertised.remove(&prefix) {
+                        withdrawals.push(prefix);
+                        delta -= 1;
+                    }
+                }
             }
         }
         let options = EncodeOptions {
@@ -776,7 +791,6 @@ impl Core {
         };
         let mut out = BytesMut::new();
         let mut messages = 0usize;
-        let mut delta: i64 = 0;
         for (exported, prefixes) in groups.into_values() {
             let Some((mut attrs, next_hop)) = exported else {
                 continue;
@@ -797,10 +811,7 @@ impl Core {
                     IpAddr::V6(_) => None,
                 };
                 match encode_announce_ipv4(&attrs, &v4, &options, &mut out) {
-                    Ok(n) => {
-                        messages += n;
-                        delta += v4.len() as i64;
-                    }
+                    Ok(n) => messages += n,
                     Err(err) => warn!(%peer, %err, "cannot encode UPDATE"),
                 }
             }
@@ -815,10 +826,7 @@ impl Core {
                     &options,
                     &mut out,
                 ) {
-                    Ok(n) => {
-                        messages += n;
-                        delta += v6.len() as i64;
-                    }
+                    Ok(n) => messages += n,
                     Err(err) => warn!(%peer, %err, "cannot encode UPDATE"),
                 }
             }
@@ -830,7 +838,12 @@ impl Core {
             }
         }
         if messages > 0 {
-            self.send(peer, out, messages as u64, delta);
+            let _ = entry.handle.tx.send(ToPeer::Send {
+                generation: session.generation,
+                bytes: out.freeze(),
+                messages: messages as u64,
+                prefixes_delta: delta,
+            });
         }
     }
 

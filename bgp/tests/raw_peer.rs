@@ -397,3 +397,35 @@ async fn every_malformed_case_gets_its_rfc_outcome_over_a_live_session() {
         failures.join("\n")
     );
 }
+
+/// The speaker keeps track of what it announced to each peer: routes learned from a peer
+/// (not re-advertised by a MetalLB-style speaker) never cause withdrawals to be sent back.
+#[tokio::test]
+async fn no_withdrawal_is_sent_for_a_route_never_announced() {
+    let target = Target::start().await;
+    let mut raw = Raw::establish(&target, 90).await;
+    raw.send(&announce("203.0.113.0/24", false)).await;
+    target.wait_route("203.0.113.0/24", true).await;
+    raw.send(&Message::Update(Update {
+        withdrawn: vec!["203.0.113.0/24".parse().unwrap()],
+        ..Update::default()
+    }))
+    .await;
+    target.wait_route("203.0.113.0/24", false).await;
+    let mut withdrawals = Vec::new();
+    let listen = async {
+        while let Some(message) = raw.recv().await {
+            if let Message::Update(update) = message {
+                withdrawals.extend(update.withdrawn.iter().map(|p| IpNet::V4(*p)));
+                if let Some(unreach) = update.mp_unreach {
+                    withdrawals.extend(unreach.withdrawn);
+                }
+            }
+        }
+    };
+    let _ = timeout(Duration::from_secs(1), listen).await;
+    assert!(
+        withdrawals.is_empty(),
+        "withdrawals echoed: {withdrawals:?}"
+    );
+}
