@@ -126,13 +126,14 @@ impl Step {
     }
 }
 
-fn state_file() -> PathBuf {
-    state_dir().join("state.json")
-}
-
 /// The state of the running lab, if there is one.
 pub fn read_state() -> Result<Option<LabState>, LabError> {
-    let path = state_file();
+    read_state_in(&state_dir())
+}
+
+/// The state of the lab whose state directory is `dir`, if it is up.
+pub fn read_state_in(dir: &Path) -> Result<Option<LabState>, LabError> {
+    let path = dir.join("state.json");
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -152,7 +153,11 @@ pub fn read_state() -> Result<Option<LabState>, LabError> {
 }
 
 fn write_state(state: &LabState) -> Result<(), LabError> {
-    let path = state_file();
+    write_state_in(&state_dir(), state)
+}
+
+fn write_state_in(dir: &Path, state: &LabState) -> Result<(), LabError> {
+    let path = dir.join("state.json");
     let err = |reason: String| LabError::State {
         path: path.clone(),
         reason,
@@ -260,7 +265,7 @@ async fn up_inner(
         reason: e.to_string(),
     })?;
     let server = cluster.server().to_owned();
-    let mut processes: Vec<(String, RunningComponent)> = cluster
+    let processes: Vec<(String, RunningComponent)> = cluster
         .detach()
         .into_iter()
         .map(|c| (CONTROL_PLANE_NETNS.to_owned(), c))
@@ -271,36 +276,55 @@ async fn up_inner(
         started_at: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
-        processes: processes.clone(),
+        processes,
     };
     write_state(&state)?;
 
     for extra in extras {
         let step = Step::begin(&format!("{} in {}", extra.name, extra.netns));
-        let log = dir.join(format!("{}.log", extra.name));
-        let process = Process::spawn(
-            &extra.name,
-            &extra.program,
-            &extra.args,
-            Some(&extra.netns),
-            &log,
-        )?;
-        if let Some(pid) = process.detach() {
-            processes.push((
-                extra.netns.clone(),
-                RunningComponent {
-                    name: extra.name.clone(),
-                    pid,
-                    log,
-                    listen: String::new(),
-                },
-            ));
-        }
-        state.processes = processes.clone();
-        write_state(&state)?;
+        add_process(extra)?;
+        state = read_state()?.unwrap_or(state);
         step.done();
     }
     Ok(state)
+}
+
+/// Starts `extra` in the running lab and records it in the state file, so `lab status`
+/// shows it and `lab down` stops it. This is the hook later parts of ferrolb use to add
+/// their programs (controller, speakers, mini-router, the kube-proxy stand-in) to a lab.
+pub fn add_process(extra: &ExtraProcess) -> Result<RunningComponent, LabError> {
+    add_process_in(&state_dir(), extra)
+}
+
+/// [`add_process`] for the lab whose state directory is `dir`.
+pub fn add_process_in(dir: &Path, extra: &ExtraProcess) -> Result<RunningComponent, LabError> {
+    let Some(mut state) = read_state_in(dir)? else {
+        return Err(LabError::State {
+            path: dir.join("state.json"),
+            reason: format!("no lab is up to add {} to", extra.name),
+        });
+    };
+    let log = dir.join(format!("{}.log", extra.name));
+    let process = Process::spawn(
+        &extra.name,
+        &extra.program,
+        &extra.args,
+        Some(&extra.netns),
+        &log,
+    )?;
+    let pid = process.detach().ok_or_else(|| LabError::State {
+        path: dir.join("state.json"),
+        reason: format!("{} has no pid", extra.name),
+    })?;
+    let running = RunningComponent {
+        name: extra.name.clone(),
+        pid,
+        log,
+        listen: String::new(),
+    };
+    state.processes.push((extra.netns.clone(), running.clone()));
+    write_state_in(dir, &state)?;
+    Ok(running)
 }
 
 /// Removes the lab: stops its processes, deletes namespaces, links and files. Returns what

@@ -224,8 +224,41 @@ fn lab_up_runs_the_seed_cluster_and_lab_down_leaves_nothing_behind() {
     }
     assert!(!status.contains("exited"), "{status}");
 
+    // The hook later parts use: a program added to a namespace of the running lab is shown by
+    // `lab status`, runs in that namespace, and is stopped by `lab down`.
+    let extra = lab::seed::add_process_in(
+        &lab.state_dir,
+        &lab::seed::ExtraProcess {
+            name: "stand-in".into(),
+            netns: "router".into(),
+            program: PathBuf::from("sleep"),
+            args: vec!["600".into()],
+        },
+    )
+    .unwrap();
+    // `ip netns exec` enters the namespace just after the fork: ask until it has.
+    eventually(
+        "the stand-in in namespace router",
+        Duration::from_secs(10),
+        || {
+            let out = Command::new("ip")
+                .args(["netns", "identify", &extra.pid.to_string()])
+                .output()
+                .ok()?;
+            let ns = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            (ns == "router").then_some(ns)
+        },
+    );
+    let status = lab.ok(&["status"], None);
+    assert!(
+        status
+            .lines()
+            .any(|l| l.contains("router") && l.contains("stand-in") && l.contains("running")),
+        "{status}"
+    );
+
     let pids = pids_in_state(&lab.state_dir);
-    assert_eq!(pids.len(), 5);
+    assert_eq!(pids.len(), 6);
     lab.ok(&["down"], None);
     lab.down_done = true;
     let left = lab::network::leftovers();
