@@ -701,9 +701,12 @@ impl AttributeParser<'_> {
             };
             let (Some(type_code), Some(len)) = (type_code, len) else {
                 // §4: too few octets left for an attribute header.
+                let reason = mismatch("attribute header", header_len, remaining);
+                if let Some(type_code @ (ATTR_MP_REACH_NLRI | ATTR_MP_UNREACH_NLRI)) = type_code {
+                    return Err(DecodeError::MpAttributeOverrun { type_code, reason });
+                }
                 self.truncated = true;
-                let error =
-                    AttributeError::Overrun(mismatch("attribute header", header_len, remaining));
+                let error = AttributeError::Overrun(reason);
                 return self.fail(type_code.unwrap_or(0), r.since(start), error);
             };
             let available = r.remaining();

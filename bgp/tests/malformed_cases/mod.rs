@@ -345,6 +345,11 @@ pub fn cases() -> Vec<Case> {
             reset(3, 1, &[]),
         ),
         case(
+            "MP_UNREACH header cut short",
+            update(&[], &cat(&[&valid_with(&[]), &[0x80, 15]]), &[]),
+            reset(3, 1, &[]),
+        ),
+        case(
             "unrecognized well-known attribute",
             update(&[], &valid_with(&unrecognized), &NLRI),
             reset(3, 2, &unrecognized),
