@@ -204,7 +204,9 @@ pub async fn up(binaries: &Binaries, extras: &[ExtraProcess]) -> Result<UpOutcom
     match up_inner(binaries, extras, &dir).await {
         Ok(state) => Ok(UpOutcome::Started(state)),
         Err(e) => {
-            let (_, _) = network::remove();
+            // Undo everything: processes already recorded, namespaces, links, files.
+            eprintln!("lab: up failed; removing what it made");
+            let _ = down();
             let _ = std::fs::remove_dir_all(&dir);
             Err(e)
         }

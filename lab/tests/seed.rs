@@ -130,6 +130,52 @@ fn lab_up_runs_the_seed_cluster_and_lab_down_leaves_nothing_behind() {
     };
     let mut lab = lab;
 
+    // A control plane that dies at start: the error names the component and shows its log,
+    // and `lab up` removes whatever it had made.
+    let broken = lab.state_dir.with_extension("broken-bin");
+    std::fs::create_dir_all(&broken).unwrap();
+    let real = lab::binaries::bin_dir();
+    for name in [
+        "etcd",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kwok",
+        "kwok-stages.yaml",
+        "kubectl",
+    ] {
+        std::os::unix::fs::symlink(real.join(name), broken.join(name)).unwrap();
+    }
+    std::fs::write(
+        broken.join("kube-apiserver"),
+        "#!/bin/sh\necho 'refusing to serve on purpose' >&2\nexit 3\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        broken.join("kube-apiserver"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lab"))
+        .arg("up")
+        .env("FERROLB_LAB_DIR", &lab.state_dir)
+        .env("FERROLB_CP_BIN", &broken)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&broken);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "lab up with a broken apiserver succeeded"
+    );
+    assert!(
+        stderr.contains("kube-apiserver exited during start-up"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("refusing to serve on purpose"), "{stderr}");
+    let left = lab::network::leftovers();
+    assert!(left.is_empty(), "failed lab up left {}", left.join(", "));
+    assert!(!lab.state_dir.exists(), "failed lab up left its state dir");
+
     // A stray namespace of the lab's: `lab up` refuses to build over it and leaves it alone.
     assert!(
         Command::new("ip")
