@@ -240,7 +240,9 @@ fn free_ports() -> Ports {
 
 #[tokio::test]
 async fn port_already_taken_is_reported_for_the_component_that_needs_it() {
-    Binaries::from_env().path(Binary::KubeApiserver).unwrap();
+    if let Err(e) = Binaries::from_env().path(Binary::KubeApiserver) {
+        panic!("{e}");
+    }
     let taken = TcpListener::bind((LO, 0)).unwrap();
     let port = taken.local_addr().unwrap().port();
     let config = ClusterConfig {
