@@ -109,12 +109,8 @@ pub fn check_stream(data: &[u8]) -> usize {
     let mut total = 0;
     for opts in &OPTION_SETS {
         let mut buf = BytesMut::new();
-        let mut chunks = stream.chunks(read_size);
-        'session: loop {
-            match chunks.next() {
-                Some(chunk) => buf.extend_from_slice(chunk),
-                None => break,
-            }
+        'session: for chunk in stream.chunks(read_size) {
+            buf.extend_from_slice(chunk);
             loop {
                 match frame_length(&buf) {
                     Ok(Some(n)) => {
