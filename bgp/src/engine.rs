@@ -729,7 +729,7 @@ impl Core {
         };
         let mut delta: i64 = 0;
         let families = &session.negotiated.families;
-        let mut groups: HashMap<*const RouteAttributes, ExportGroup> = HashMap::new();
+        let mut groups: HashMap<*const crate::rib::SharedAttributes, ExportGroup> = HashMap::new();
         let mut withdrawals: Vec<IpNet> = Vec::new();
         for prefix in prefixes {
             let family = match prefix {
@@ -764,7 +764,7 @@ impl Core {
                     let group = groups.entry(key).or_insert_with(|| {
                         let next_hop = (!attrs.next_hop.is_unspecified()).then_some(attrs.next_hop);
                         (
-                            export::export(&attrs.attrs, next_hop, source, &session.target),
+                            export::export(&attrs.attrs(), next_hop, source, &session.target),
                             Vec::new(),
                         )
                     });

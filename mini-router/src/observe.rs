@@ -46,7 +46,7 @@ pub fn route(
 }
 
 fn path(p: &RoutePath, router_id: Ipv4Addr) -> PathView {
-    let attrs = &p.attrs.attrs;
+    let attrs = &p.attrs.attrs();
     let source = match &p.from {
         None => PathSource::Local,
         Some(info) if info.is_ibgp() => PathSource::Internal,

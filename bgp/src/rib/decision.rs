@@ -10,9 +10,9 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use crate::packet::{AsPath, Community, SegmentType};
+use crate::packet::Community;
 
-use super::{DecisionConfig, PeerInfo, RouteAttributes};
+use super::{DecisionConfig, PeerInfo, SharedAttributes};
 
 /// The LLGR_STALE well-known community (RFC 9494): FRR ranks such paths below every other.
 pub const LLGR_STALE: Community = Community(0xFFFF_0006);
@@ -84,7 +84,7 @@ impl fmt::Display for Reason {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Contender<'a> {
     /// The path's attributes.
-    pub attrs: &'a RouteAttributes,
+    pub attrs: &'a SharedAttributes,
     /// The peer it came from.
     pub peer: &'a PeerInfo,
     /// Locally originated (FRR: sub-type static, peer_self).
@@ -113,53 +113,31 @@ fn verdict(new_wins: bool, reason: Reason, multipath_equal: bool) -> Verdict {
     }
 }
 
-/// Number of confederation segments' ASes (RFC 5065), counted apart from the path length.
-fn confed_count(path: &AsPath) -> usize {
-    path.segments
-        .iter()
-        .map(|s| match s.kind {
-            SegmentType::ConfedSequence => s.asns.len(),
-            SegmentType::ConfedSet => 1,
-            SegmentType::Sequence | SegmentType::Set => 0,
-        })
-        .sum()
+fn has_llgr_stale(attrs: &SharedAttributes) -> bool {
+    attrs.has_community(LLGR_STALE)
 }
 
 /// FRR `aspath_cmp_left`: both paths empty, or the first AS_SEQUENCE after any confederation
 /// segments starts with the same AS in both.
-fn same_neighbour_as(a: &AsPath, b: &AsPath) -> bool {
-    if a.segments.is_empty() && b.segments.is_empty() {
+fn same_neighbour_as(a: &SharedAttributes, b: &SharedAttributes) -> bool {
+    if a.as_path_is_empty() && b.as_path_is_empty() {
         return true;
     }
-    let first = |p: &AsPath| {
-        p.segments
-            .iter()
-            .find(|s| !matches!(s.kind, SegmentType::ConfedSequence | SegmentType::ConfedSet))
-            .filter(|s| s.kind == SegmentType::Sequence)
-            .and_then(|s| s.asns.first().copied())
-    };
-    matches!((first(a), first(b)), (Some(x), Some(y)) if x == y)
+    matches!((a.neighbour_as(), b.neighbour_as()), (Some(x), Some(y)) if x == y)
 }
 
 /// FRR `aspath_cmp_left_confed`: both start with an AS_CONFED_SEQUENCE with the same first AS.
-fn same_neighbour_confed(a: &AsPath, b: &AsPath) -> bool {
-    let first = |p: &AsPath| {
-        p.segments
-            .first()
-            .filter(|s| s.kind == SegmentType::ConfedSequence)
-            .and_then(|s| s.asns.first().copied())
-    };
-    matches!((first(a), first(b)), (Some(x), Some(y)) if x == y)
-}
-
-fn has_llgr_stale(attrs: &RouteAttributes) -> bool {
-    attrs.attrs.communities.contains(&LLGR_STALE)
+fn same_neighbour_confed(a: &SharedAttributes, b: &SharedAttributes) -> bool {
+    matches!(
+        (a.neighbour_confed_as(), b.neighbour_confed_as()),
+        (Some(x), Some(y)) if x == y
+    )
 }
 
 /// Compares `new` with `exist` exactly in FRR 8.4's order. Steps FRR has and we cannot reach
 /// (EVPN, AIGP, IGP metric, confederation peers, stale paths) are left out.
 pub(crate) fn compare(cfg: &DecisionConfig, new: &Contender<'_>, exist: &Contender<'_>) -> Verdict {
-    let (na, ea) = (&new.attrs.attrs, &exist.attrs.attrs);
+    let (na, ea) = (new.attrs, exist.attrs);
 
     // 0. LLGR_STALE paths are least preferred (FRR records no reason for this).
     if has_llgr_stale(new.attrs) {
@@ -185,8 +163,8 @@ pub(crate) fn compare(cfg: &DecisionConfig, new: &Contender<'_>, exist: &Contend
     }
 
     // 2. LOCAL_PREF, absent = the configured default (100).
-    let new_pref = na.local_pref.unwrap_or(cfg.default_local_pref);
-    let exist_pref = ea.local_pref.unwrap_or(cfg.default_local_pref);
+    let new_pref = na.local_pref().unwrap_or(cfg.default_local_pref);
+    let exist_pref = ea.local_pref().unwrap_or(cfg.default_local_pref);
     match new_pref.cmp(&exist_pref) {
         Ordering::Greater => return verdict(true, Reason::LocalPref, false),
         Ordering::Less => return verdict(false, Reason::LocalPref, false),
@@ -202,8 +180,8 @@ pub(crate) fn compare(cfg: &DecisionConfig, new: &Contender<'_>, exist: &Contend
     }
 
     // 4. AS_PATH length (AS_SET counts 1, confederation segments 0).
-    let new_hops = na.as_path.path_len();
-    let exist_hops = ea.as_path.path_len();
+    let new_hops = na.as_path_len();
+    let exist_hops = ea.as_path_len();
     if !cfg.as_path_ignore {
         match new_hops.cmp(&exist_hops) {
             Ordering::Less => return verdict(true, Reason::AsPath, false),
@@ -213,7 +191,7 @@ pub(crate) fn compare(cfg: &DecisionConfig, new: &Contender<'_>, exist: &Contend
     }
 
     // 5. ORIGIN.
-    match na.origin.cmp(&ea.origin) {
+    match na.origin().cmp(&ea.origin()) {
         Ordering::Less => return verdict(true, Reason::Origin, false),
         Ordering::Greater => return verdict(false, Reason::Origin, false),
         Ordering::Equal => {}
@@ -222,12 +200,11 @@ pub(crate) fn compare(cfg: &DecisionConfig, new: &Contender<'_>, exist: &Contend
     // 6. MED, only between paths from the same neighbouring AS (or both internal) unless
     //    always-compare-med. A missing MED is 0 (or the worst with med-missing-as-worst).
     let internal = new_hops == 0 && exist_hops == 0;
-    let confed_internal =
-        internal && confed_count(&na.as_path) > 0 && confed_count(&ea.as_path) > 0;
+    let confed_internal = internal && na.confed_len() > 0 && ea.confed_len() > 0;
     if cfg.always_compare_med
         || (cfg.med_confed && confed_internal)
-        || same_neighbour_as(&na.as_path, &ea.as_path)
-        || same_neighbour_confed(&na.as_path, &ea.as_path)
+        || same_neighbour_as(na, ea)
+        || same_neighbour_confed(na, ea)
         || internal
     {
         let missing = if cfg.med_missing_as_worst {
@@ -235,8 +212,8 @@ pub(crate) fn compare(cfg: &DecisionConfig, new: &Contender<'_>, exist: &Contend
         } else {
             0
         };
-        let new_med = na.med.unwrap_or(missing);
-        let exist_med = ea.med.unwrap_or(missing);
+        let new_med = na.med().unwrap_or(missing);
+        let exist_med = ea.med().unwrap_or(missing);
         match new_med.cmp(&exist_med) {
             Ordering::Less => return verdict(true, Reason::Med, false),
             Ordering::Greater => return verdict(false, Reason::Med, false),
@@ -264,7 +241,7 @@ pub(crate) fn compare(cfg: &DecisionConfig, new: &Contender<'_>, exist: &Contend
     let multipath_equal = if cfg.as_path_multipath_relax {
         true
     } else if new_ibgp {
-        na.as_path == ea.as_path
+        na.same_as_path(ea)
     } else {
         new.peer.remote_as == exist.peer.remote_as
     };
@@ -281,8 +258,8 @@ pub(crate) fn compare(cfg: &DecisionConfig, new: &Contender<'_>, exist: &Contend
     }
 
     // 13. Router ID: ORIGINATOR_ID when present, else the peer's BGP identifier.
-    let new_id = na.originator_id.unwrap_or(new.peer.router_id);
-    let exist_id = ea.originator_id.unwrap_or(exist.peer.router_id);
+    let new_id = na.originator_id().unwrap_or(new.peer.router_id);
+    let exist_id = ea.originator_id().unwrap_or(exist.peer.router_id);
     match new_id.cmp(&exist_id) {
         Ordering::Less => return verdict(true, Reason::RouterId, multipath_equal),
         Ordering::Greater => return verdict(false, Reason::RouterId, multipath_equal),
@@ -290,7 +267,7 @@ pub(crate) fn compare(cfg: &DecisionConfig, new: &Contender<'_>, exist: &Contend
     }
 
     // 14. CLUSTER_LIST length.
-    match na.cluster_list.len().cmp(&ea.cluster_list.len()) {
+    match na.cluster_list_len().cmp(&ea.cluster_list_len()) {
         Ordering::Less => return verdict(true, Reason::ClusterLength, multipath_equal),
         Ordering::Greater => return verdict(false, Reason::ClusterLength, multipath_equal),
         Ordering::Equal => {}

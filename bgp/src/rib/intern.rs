@@ -1,5 +1,5 @@
 //! Interning of attribute sets: every path that carries the same attributes (and next hop)
-//! shares one `Arc<RouteAttributes>`, looked up once per UPDATE.
+//! shares one `Arc<SharedAttributes>` (the packed form), looked up once per UPDATE.
 //!
 //! A set is dropped from the table as soon as the last path using it goes away (checked when
 //! a path is removed or replaced), and by a sweep that runs whenever the table has doubled
@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 
-use super::RouteAttributes;
+use super::{RouteAttributes, SharedAttributes};
 
 /// Sweeps never run below this many interned sets.
 const MIN_SWEEP: usize = 1024;
@@ -19,17 +19,18 @@ const MIN_SWEEP: usize = 1024;
 /// The set of interned attribute sets.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Interner {
-    table: HashTable<Arc<RouteAttributes>>,
+    table: HashTable<Arc<SharedAttributes>>,
     hasher: DefaultHashBuilder,
     next_sweep: usize,
 }
 
 impl Interner {
     /// The shared copy of `attrs`, created if new.
-    pub fn intern(&mut self, attrs: RouteAttributes) -> Arc<RouteAttributes> {
+    pub fn intern(&mut self, attrs: &RouteAttributes) -> Arc<SharedAttributes> {
         if self.table.len() >= self.next_sweep.max(MIN_SWEEP) {
             self.sweep();
         }
+        let attrs = SharedAttributes::new(&attrs.attrs, attrs.next_hop);
         let hash = self.hasher.hash_one(&attrs);
         if let Some(found) = self.table.find(hash, |a| **a == attrs) {
             return Arc::clone(found);
@@ -42,7 +43,7 @@ impl Interner {
     }
 
     /// Drops a path's reference; forgets the set if nothing else uses it.
-    pub fn release(&mut self, attrs: Arc<RouteAttributes>) {
+    pub fn release(&mut self, attrs: Arc<SharedAttributes>) {
         // Ours plus the table's: the path was the last user.
         if Arc::strong_count(&attrs) == 2 {
             let hash = self.hasher.hash_one(&*attrs);
@@ -65,7 +66,7 @@ impl Interner {
 
     /// Approximate bytes used by the interned sets and the table.
     pub fn bytes(&self) -> usize {
-        let per_arc = 2 * std::mem::size_of::<usize>() + std::mem::size_of::<RouteAttributes>();
+        let per_arc = 2 * std::mem::size_of::<usize>() + std::mem::size_of::<SharedAttributes>();
         self.table.capacity() * (std::mem::size_of::<usize>() + 1)
             + self
                 .table

@@ -11,6 +11,7 @@
 //! [`BestChange`], for the kernel FIB and for advertising to peers; nothing else is.
 //! The RIB does no I/O: the session code feeds it, one owner, no locks.
 
+mod attributes;
 mod decision;
 mod intern;
 mod table;
@@ -30,6 +31,7 @@ use smallvec::SmallVec;
 
 use crate::packet::{AsPath, Family, PathAttributes};
 
+pub use attributes::SharedAttributes;
 pub use decision::{LLGR_STALE, Reason};
 
 use decision::{Contender, compare};
@@ -44,8 +46,9 @@ pub const DEFAULT_LOCAL_PREF: u32 = 100;
 /// The weight FRR gives locally originated routes (`BGP_ATTR_DEFAULT_WEIGHT`).
 pub const LOCAL_WEIGHT: u32 = 32768;
 
-/// The attributes of a path as stored and shared: the path attributes and the next hop
-/// (the NEXT_HOP attribute for IPv4, the MP_REACH_NLRI next hop for IPv6).
+/// The attributes of a path as handed to [`Rib::intern`]: the path attributes and the next
+/// hop (the NEXT_HOP attribute for IPv4, the MP_REACH_NLRI next hop for IPv6). The RIB keeps
+/// them packed as [`SharedAttributes`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RouteAttributes {
     /// Path attributes as received (after import policy).
@@ -58,24 +61,6 @@ impl RouteAttributes {
     /// Bundles attributes and next hop.
     pub fn new(attrs: PathAttributes, next_hop: IpAddr) -> Self {
         RouteAttributes { attrs, next_hop }
-    }
-
-    /// Heap bytes owned by the attributes (for statistics).
-    pub fn heap_bytes(&self) -> usize {
-        use std::mem::size_of;
-        let a = &self.attrs;
-        a.as_path.segments.capacity() * size_of::<crate::packet::AsSegment>()
-            + a.as_path
-                .segments
-                .iter()
-                .map(|s| s.asns.capacity() * 4)
-                .sum::<usize>()
-            + a.communities.capacity() * size_of::<crate::packet::Community>()
-            + a.ext_communities.capacity() * size_of::<crate::packet::ExtCommunity>()
-            + a.large_communities.capacity() * size_of::<crate::packet::LargeCommunity>()
-            + a.cluster_list.capacity() * 4
-            + a.unknown.capacity() * size_of::<crate::packet::RawAttribute>()
-            + a.unknown.iter().map(|u| u.value.capacity()).sum::<usize>()
     }
 }
 
@@ -162,7 +147,7 @@ pub struct Selected {
     /// Peer of the best path.
     pub peer: PeerId,
     /// Attributes of the best path (what is advertised).
-    pub attrs: Arc<RouteAttributes>,
+    pub attrs: Arc<SharedAttributes>,
     /// Next hops to install: the best path's first, then the other multipath members'
     /// in ascending order, without duplicates.
     pub next_hops: SmallVec<[IpAddr; 1]>,
@@ -192,7 +177,7 @@ pub struct PathView {
     /// Who sent it.
     pub peer: PeerId,
     /// Its attributes and next hop.
-    pub attrs: Arc<RouteAttributes>,
+    pub attrs: Arc<SharedAttributes>,
     /// When it was received or last changed (to the second).
     pub received: SystemTime,
     /// Usable (always true: next hops are not tracked; invalid routes are never stored).
@@ -337,7 +322,7 @@ mod sealed {
             self,
             rib: &mut Rib,
             peer: PeerId,
-            attrs: &Arc<RouteAttributes>,
+            attrs: &Arc<SharedAttributes>,
             now: u32,
             changes: &mut Vec<BestChange>,
         );
@@ -350,7 +335,7 @@ mod sealed {
             self,
             rib: &mut Rib,
             peer: PeerId,
-            attrs: &Arc<RouteAttributes>,
+            attrs: &Arc<SharedAttributes>,
             now: u32,
             changes: &mut Vec<BestChange>,
         ) {
@@ -374,7 +359,7 @@ mod sealed {
             self,
             rib: &mut Rib,
             peer: PeerId,
-            attrs: &Arc<RouteAttributes>,
+            attrs: &Arc<SharedAttributes>,
             now: u32,
             changes: &mut Vec<BestChange>,
         ) {
@@ -398,7 +383,7 @@ mod sealed {
             self,
             rib: &mut Rib,
             peer: PeerId,
-            attrs: &Arc<RouteAttributes>,
+            attrs: &Arc<SharedAttributes>,
             now: u32,
             changes: &mut Vec<BestChange>,
         ) {
@@ -442,12 +427,12 @@ fn current<K>(entry: &Entry<K>) -> Option<Selected> {
     let paths = entry.paths.as_slice();
     let best = paths.iter().find(|p| p.flags & FLAG_BEST != 0)?;
     let mut next_hops: SmallVec<[IpAddr; 1]> = SmallVec::new();
-    next_hops.push(best.attrs.next_hop);
+    next_hops.push(best.attrs.next_hop());
     if paths.len() > 1 {
         let mut others: SmallVec<[IpAddr; 8]> = paths
             .iter()
             .filter(|p| p.flags & FLAG_MULTIPATH != 0)
-            .map(|p| p.attrs.next_hop)
+            .map(|p| p.attrs.next_hop())
             .collect();
         others.sort_unstable();
         next_hops.extend(others);
@@ -466,7 +451,7 @@ fn reselect<K>(entry: &mut Entry<K>, shared: &Shared) -> Option<Selected> {
         path.flags = FLAG_BEST;
         entry.reason = Reason::First;
         let mut next_hops = SmallVec::new();
-        next_hops.push(path.attrs.next_hop);
+        next_hops.push(path.attrs.next_hop());
         return Some(Selected {
             peer: path.peer,
             attrs: Arc::clone(&path.attrs),
@@ -537,7 +522,7 @@ fn decide(paths: &[Path], shared: &Shared) -> Option<Decision> {
     }
     let best_c = best?;
     let best_contender = *contenders.get(best_c)?;
-    let best_nh = best_contender.attrs.next_hop;
+    let best_nh = best_contender.attrs.next_hop();
 
     // Multipath candidates: equal to the best up to the multipath point, other next hop.
     let mut chosen: SmallVec<[usize; 8]> = SmallVec::new();
@@ -545,7 +530,7 @@ fn decide(paths: &[Path], shared: &Shared) -> Option<Decision> {
         let mut candidates: SmallVec<[usize; 8]> = SmallVec::new();
         for i in (0..contenders.len()).rev() {
             let Some(c) = contenders.get(i) else { continue };
-            if i == best_c || c.attrs.next_hop == best_nh {
+            if i == best_c || c.attrs.next_hop() == best_nh {
                 continue;
             }
             let v = compare(cfg, c, &best_contender);
@@ -560,7 +545,7 @@ fn decide(paths: &[Path], shared: &Shared) -> Option<Decision> {
         let sort_key = |i: &usize| {
             contenders.get(*i).map(|c| {
                 (
-                    c.attrs.next_hop,
+                    c.attrs.next_hop(),
                     c.local,
                     if c.local { None } else { Some(c.peer.address) },
                 )
@@ -579,8 +564,8 @@ fn decide(paths: &[Path], shared: &Shared) -> Option<Decision> {
                 break;
             }
             let Some(c) = contenders.get(i) else { continue };
-            if c.attrs.next_hop != prev_nh {
-                prev_nh = c.attrs.next_hop;
+            if c.attrs.next_hop() != prev_nh {
+                prev_nh = c.attrs.next_hop();
                 chosen.push(i);
                 count += 1;
             }
@@ -596,7 +581,7 @@ fn decide(paths: &[Path], shared: &Shared) -> Option<Decision> {
         .collect();
     for &c in &chosen {
         if let Some(x) = contenders.get(c) {
-            next_hops.push(x.attrs.next_hop);
+            next_hops.push(x.attrs.next_hop());
         }
     }
     let p = paths.get(best_path)?;
@@ -634,7 +619,7 @@ fn announce_one<K: Key>(
     shared: &mut Shared,
     prefix: K,
     peer: PeerId,
-    attrs: &Arc<RouteAttributes>,
+    attrs: &Arc<SharedAttributes>,
     now: u32,
     changes: &mut Vec<BestChange>,
 ) {
@@ -651,7 +636,7 @@ fn announce_one<K: Key>(
     if created {
         shared.count(peer, K::FAMILY, true);
         let mut next_hops = SmallVec::new();
-        next_hops.push(attrs.next_hop);
+        next_hops.push(attrs.next_hop());
         changes.push(BestChange {
             prefix: prefix.into(),
             best: Some(Selected {
@@ -754,13 +739,13 @@ fn before_with<K>(
     if removed.flags & FLAG_BEST != 0 {
         // It was the best: the old selection is that path plus the multipath members.
         let mut next_hops: SmallVec<[IpAddr; 1]> = SmallVec::new();
-        next_hops.push(removed.attrs.next_hop);
+        next_hops.push(removed.attrs.next_hop());
         let mut others: SmallVec<[IpAddr; 8]> = entry
             .paths
             .as_slice()
             .iter()
             .filter(|p| p.flags & FLAG_MULTIPATH != 0)
-            .map(|p| p.attrs.next_hop)
+            .map(|p| p.attrs.next_hop())
             .collect();
         others.sort_unstable();
         next_hops.extend(others);
@@ -772,7 +757,7 @@ fn before_with<K>(
     }
     let mut before = after_removal?;
     if removed.flags & FLAG_MULTIPATH != 0 {
-        let nh = removed.attrs.next_hop;
+        let nh = removed.attrs.next_hop();
         let rest = before.next_hops.get(1..).unwrap_or(&[]);
         let mut others: SmallVec<[IpAddr; 8]> = rest.iter().copied().collect();
         others.push(nh);
@@ -959,8 +944,8 @@ impl Rib {
 
     /// The shared copy of an attribute set; call once per UPDATE and pass the result to
     /// [`Rib::announce`] for all its prefixes.
-    pub fn intern(&mut self, attrs: RouteAttributes) -> Arc<RouteAttributes> {
-        self.shared.interner.intern(attrs)
+    pub fn intern(&mut self, attrs: RouteAttributes) -> Arc<SharedAttributes> {
+        self.shared.interner.intern(&attrs)
     }
 
     /// Forgets now every interned set that no path uses (this also happens on its own).
@@ -971,12 +956,11 @@ impl Rib {
     /// The import checks, all in this one place: AS_PATH loop (our AS, or the session's
     /// `local-as`), ORIGINATOR_ID equal to our router ID, our cluster ID (= router ID) in the
     /// CLUSTER_LIST. Locally originated routes are not checked.
-    pub fn import_check(&self, peer: PeerId, attrs: &RouteAttributes) -> Result<(), ImportError> {
+    pub fn import_check(&self, peer: PeerId, attrs: &SharedAttributes) -> Result<(), ImportError> {
         if peer == PeerId::LOCAL {
             return Ok(());
         }
         let cfg = &self.shared.config;
-        let a = &attrs.attrs;
         let mut ours: SmallVec<[u32; 2]> = SmallVec::new();
         ours.push(cfg.local_as);
         if let Some(slot) = self.shared.peer(peer) {
@@ -984,16 +968,16 @@ impl Rib {
                 ours.push(slot.info.local_as);
             }
         }
-        if let Some(&asn) = ours.iter().find(|&&asn| a.as_path.contains(asn)) {
+        if let Some(&asn) = ours.iter().find(|&&asn| attrs.as_path_contains(asn)) {
             return Err(ImportError::AsPathLoop {
                 asn,
-                path: a.as_path.clone(),
+                path: attrs.as_path(),
             });
         }
-        if a.originator_id == Some(cfg.router_id) {
+        if attrs.originator_id() == Some(cfg.router_id) {
             return Err(ImportError::OriginatorIsUs(cfg.router_id));
         }
-        if a.cluster_list.contains(&cfg.router_id) {
+        if attrs.cluster_list().contains(&cfg.router_id) {
             return Err(ImportError::ClusterLoop(cfg.router_id));
         }
         Ok(())
@@ -1007,7 +991,7 @@ impl Rib {
         &mut self,
         peer: PeerId,
         prefixes: &[P],
-        attrs: &Arc<RouteAttributes>,
+        attrs: &Arc<SharedAttributes>,
         changes: &mut Vec<BestChange>,
     ) -> Result<(), RibError> {
         if self.shared.peer(peer).is_none() {
@@ -1106,7 +1090,10 @@ impl Rib {
 
     /// The Adj-RIB-In of a peer: every prefix it sent (both families) with its attributes.
     /// Walks the whole table.
-    pub fn adj_rib_in(&self, peer: PeerId) -> impl Iterator<Item = (IpNet, &RouteAttributes)> + '_ {
+    pub fn adj_rib_in(
+        &self,
+        peer: PeerId,
+    ) -> impl Iterator<Item = (IpNet, &SharedAttributes)> + '_ {
         let v4 = self.v4.entries().iter().filter_map(move |e| {
             e.paths
                 .as_slice()

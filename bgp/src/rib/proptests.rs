@@ -323,3 +323,107 @@ proptest! {
         }
     }
 }
+
+fn arb_attrs() -> impl Strategy<Value = PathAttributes> {
+    use crate::packet::{
+        Aggregator, AsSegment, Community, ExtCommunity, LargeCommunity, RawAttribute, SegmentType,
+    };
+    let segment = (
+        prop::sample::select(vec![
+            SegmentType::Sequence,
+            SegmentType::Set,
+            SegmentType::ConfedSequence,
+            SegmentType::ConfedSet,
+        ]),
+        prop::collection::vec(any::<u32>(), 1..6),
+    )
+        .prop_map(|(kind, asns)| AsSegment { kind, asns });
+    (
+        (
+            prop::collection::vec(segment, 0..4),
+            prop::option::of(any::<u32>()),
+            prop::option::of(any::<u32>()),
+            prop::option::of(any::<u32>()),
+            any::<bool>(),
+            prop::option::of((any::<u32>(), any::<u32>())),
+        ),
+        (
+            prop::collection::vec(any::<u32>(), 0..4),
+            prop::collection::vec(any::<[u8; 8]>(), 0..3),
+            prop::collection::vec((any::<u32>(), any::<u32>(), any::<u32>()), 0..3),
+            prop::option::of(any::<u32>()),
+            prop::collection::vec(any::<u32>(), 0..3),
+            prop::collection::vec(
+                (
+                    any::<u8>(),
+                    any::<u8>(),
+                    prop::collection::vec(any::<u8>(), 0..9),
+                ),
+                0..3,
+            ),
+            prop::sample::select(vec![Origin::Igp, Origin::Egp, Origin::Incomplete]),
+        ),
+    )
+        .prop_map(
+            |(
+                (segments, nh, med, lp, atomic, aggr),
+                (comms, ext, large, orig, clusters, unknown, origin),
+            )| {
+                PathAttributes {
+                    origin,
+                    as_path: AsPath { segments },
+                    next_hop: nh.map(Ipv4Addr::from),
+                    med,
+                    local_pref: lp,
+                    atomic_aggregate: atomic,
+                    aggregator: aggr.map(|(asn, a)| Aggregator {
+                        asn,
+                        address: Ipv4Addr::from(a),
+                    }),
+                    communities: comms.into_iter().map(Community).collect(),
+                    ext_communities: ext.into_iter().map(ExtCommunity).collect(),
+                    large_communities: large
+                        .into_iter()
+                        .map(|(global, local1, local2)| LargeCommunity {
+                            global,
+                            local1,
+                            local2,
+                        })
+                        .collect(),
+                    originator_id: orig.map(Ipv4Addr::from),
+                    cluster_list: clusters.into_iter().map(Ipv4Addr::from).collect(),
+                    unknown: unknown
+                        .into_iter()
+                        .map(|(flags, type_code, value)| RawAttribute {
+                            flags,
+                            type_code,
+                            value,
+                        })
+                        .collect(),
+                }
+            },
+        )
+}
+
+proptest! {
+    #[test]
+    fn packed_attributes_decode_to_what_was_packed(a in arb_attrs(), b in arb_attrs()) {
+        let nh = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+        let (pa, pb) = (SharedAttributes::new(&a, nh), SharedAttributes::new(&b, nh));
+        prop_assert_eq!(&pa.attrs(), &a);
+        prop_assert_eq!(pa.as_path(), a.as_path.clone());
+        prop_assert_eq!(pa.as_path_len(), a.as_path.path_len());
+        prop_assert_eq!(pa.cluster_list_len(), a.cluster_list.len());
+        prop_assert_eq!(pa.cluster_list(), a.cluster_list.clone());
+        prop_assert_eq!(pa.local_pref(), a.local_pref);
+        prop_assert_eq!(pa.med(), a.med);
+        prop_assert_eq!(pa.originator_id(), a.originator_id);
+        prop_assert_eq!(pa.next_hop(), nh);
+        for c in &a.communities {
+            prop_assert!(pa.has_community(*c));
+        }
+        // Canonical: equal stored forms exactly when the attributes are equal.
+        prop_assert_eq!(pa == pb, a == b);
+        prop_assert_eq!(pa.same_as_path(&pb), a.as_path == b.as_path);
+    }
+}

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use hashbrown::{DefaultHashBuilder, HashTable};
 
 use super::decision::Reason;
-use super::{PeerId, RouteAttributes};
+use super::{PeerId, SharedAttributes};
 
 /// Path flag: the selected (best) path of its prefix.
 pub(crate) const FLAG_BEST: u8 = 0x01;
@@ -24,7 +24,7 @@ pub(crate) const FLAG_MULTIPATH: u8 = 0x02;
 #[derive(Debug, Clone)]
 pub(crate) struct Path {
     /// Interned attributes (with the next hop).
-    pub attrs: Arc<RouteAttributes>,
+    pub attrs: Arc<SharedAttributes>,
     /// When it was received or last changed, in seconds since the RIB was created.
     pub received: u32,
     /// Who sent it.

@@ -61,7 +61,7 @@ fn seq(asns: &[u32]) -> AsPath {
     AsPath::from_sequence(asns.iter().copied())
 }
 
-fn attrs(rib: &mut Rib, next_hop: &str, a: PathAttributes) -> Arc<RouteAttributes> {
+fn attrs(rib: &mut Rib, next_hop: &str, a: PathAttributes) -> Arc<SharedAttributes> {
     rib.intern(RouteAttributes::new(a, ip(next_hop)))
 }
 
@@ -780,16 +780,15 @@ fn routes_with_our_as_originator_or_cluster_id_are_refused_and_withdraw_the_old_
         ),
     ];
     for (a, expected) in cases {
-        let ra = RouteAttributes::new(a, ip("10.0.0.1"));
-        assert_eq!(rib.import_check(p1, &ra), Err(expected.clone()));
+        let shared = rib.intern(RouteAttributes::new(a, ip("10.0.0.1")));
+        assert_eq!(rib.import_check(p1, &shared), Err(expected.clone()));
         assert_eq!(
-            rib.import_check(PeerId::LOCAL, &ra),
+            rib.import_check(PeerId::LOCAL, &shared),
             Ok(()),
             "local routes are not checked"
         );
         rib.announce(p1, &[prefix], &good, &mut ch).unwrap();
         ch.clear();
-        let shared = rib.intern(ra);
         let err = rib.announce(p1, &[prefix], &shared, &mut ch);
         assert_eq!(
             err,
@@ -812,7 +811,10 @@ fn routes_with_our_as_originator_or_cluster_id_are_refused_and_withdraw_the_old_
             ..peer("10.0.0.2", 65002)
         })
         .unwrap();
-    let ra = RouteAttributes::new(with(|a| a.as_path = seq(&[65002, 65500])), ip("10.0.0.2"));
+    let ra = rib.intern(RouteAttributes::new(
+        with(|a| a.as_path = seq(&[65002, 65500])),
+        ip("10.0.0.2"),
+    ));
     assert!(matches!(
         rib.import_check(p2, &ra),
         Err(ImportError::AsPathLoop { asn: 65500, .. })
