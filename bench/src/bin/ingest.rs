@@ -48,7 +48,8 @@ struct Args {
     /// Bound on one run, from Established until all prefixes are in, in seconds.
     #[arg(long, default_value_t = 300)]
     timeout: u64,
-    /// Pause between two count queries, in milliseconds.
+    /// Pause between two count queries, in milliseconds (at least four times as long as the
+    /// last query took).
     #[arg(long, default_value_t = 10)]
     poll_ms: u64,
     /// The `mini-router` binary (default: next to this program).
@@ -310,6 +311,7 @@ fn measure_once(
     let poll = Duration::from_millis(args.poll_ms);
     let mut rib_done: Option<Duration> = None;
     let mut kernel_done: Option<Duration> = None;
+    let mut wait = poll;
     let result = loop {
         if let Some(problem) = push.problem() {
             break Err(IngestError::Session {
@@ -321,7 +323,12 @@ fn measure_once(
             break Err(e);
         }
         if rib_done.is_none() {
-            match receiver.count() {
+            let asked = Instant::now();
+            let answer = receiver.count();
+            // Keep the poller's share of the machine small: a query that takes long (GoBGP
+            // counts its Adj-RIB-In by walking it) is repeated less often.
+            wait = poll.max(asked.elapsed() * 4);
+            match answer {
                 Ok(n) if n >= workload.prefixes => rib_done = Some(push.started.elapsed()),
                 Ok(_) => {}
                 Err(e) => break Err(e),
@@ -365,9 +372,12 @@ fn measure_once(
                 timeout,
             });
         }
-        std::thread::sleep(poll);
+        std::thread::sleep(wait);
     };
     push.finish();
     drop(receiver);
+    if std::env::var_os("FERROLB_KEEP_INGEST_DIRS").is_some() {
+        eprintln!("ingest: keeping {}", dir.keep().display());
+    }
     result
 }
