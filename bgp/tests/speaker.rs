@@ -150,7 +150,7 @@ async fn ebgp_speakers_exchange_ipv4_and_ipv6_routes_with_attributes_and_withdra
             .await
             .unwrap();
         let path = &route.paths[0];
-        let attrs = &path.attrs.attrs;
+        let attrs = &path.attrs.attrs();
         assert_eq!(attrs.as_path.to_string(), "4200000001", "{prefix}");
         assert_eq!(attrs.origin, Origin::Incomplete);
         assert_eq!(attrs.med, Some(42));
@@ -193,7 +193,7 @@ async fn ibgp_routes_carry_local_pref_and_keep_an_empty_as_path() {
         .wait_route("203.0.113.0/24", "learned", |r| r.is_some())
         .await
         .unwrap();
-    let attrs = &route.paths[0].attrs.attrs;
+    let attrs = &route.paths[0].attrs.attrs();
     assert_eq!(attrs.local_pref, Some(100));
     assert!(attrs.as_path.segments.is_empty());
 }
@@ -214,7 +214,7 @@ async fn a_router_readvertises_ebgp_routes_with_its_as_prepended() {
         .await
         .unwrap();
     assert_eq!(
-        route.paths[0].attrs.attrs.as_path.to_string(),
+        route.paths[0].attrs.attrs().as_path.to_string(),
         "65010 65001"
     );
     assert_eq!(route.paths[0].attrs.next_hop, r.ip());

@@ -163,7 +163,7 @@ impl Ours {
             .await
             .unwrap_or_else(|e| panic!("query route {prefix}: {e}"))?;
         let path = view.paths.iter().find(|p| p.peer != bgp::PeerId::LOCAL)?;
-        let attrs = &path.attrs.attrs;
+        let attrs = &path.attrs.attrs();
         let mut seen = SeenRoute::empty(prefix);
         seen.as_path = attrs
             .as_path
