@@ -19,4 +19,6 @@ pub use fsm::{DownReason, Negotiated, SessionState};
 pub use packet::Family;
 pub use rib::{BestChange, PathView, PeerId, PeerInfo, RouteAttributes, Selected};
 pub use session::PeerStatus;
-pub use speaker::{Event, LocalRoute, PeerSummary, RoutePath, RouteView, Speaker, SpeakerError};
+pub use speaker::{
+    Event, InstanceView, LocalRoute, PeerSummary, RoutePath, RouteView, Speaker, SpeakerError,
+};

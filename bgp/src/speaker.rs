@@ -18,7 +18,7 @@ use crate::packet::{Family, PathAttributes};
 use crate::rib::BestChange;
 use crate::session::PeerStatus;
 
-pub use crate::engine::{RoutePath, RouteView};
+pub use crate::engine::{InstanceView, RoutePath, RouteView};
 
 /// Errors of the speaker API.
 #[derive(Debug, thiserror::Error)]
@@ -147,6 +147,7 @@ pub(crate) enum Request {
     Peers(oneshot::Sender<Vec<PeerSummary>>),
     Routes(Family, oneshot::Sender<Vec<RouteView>>),
     Route(IpNet, oneshot::Sender<Option<RouteView>>),
+    Instance(oneshot::Sender<InstanceView>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -241,6 +242,11 @@ impl Speaker {
     /// The paths of one prefix (exact match).
     pub async fn route(&self, prefix: IpNet) -> Result<Option<RouteView>, SpeakerError> {
         self.call(|r| Request::Route(prefix, r)).await
+    }
+
+    /// Router ID, AS, table version and RIB sizes.
+    pub async fn instance(&self) -> Result<InstanceView, SpeakerError> {
+        self.call(Request::Instance).await
     }
 
     /// Ends every session (Cease/2), withdraws everything and stops the core task.
