@@ -94,12 +94,18 @@ fn merge(group: Option<&NeighborConfig>, own: &NeighborConfig) -> NeighborConfig
     NeighborConfig {
         remote_as: own.remote_as.or(group.remote_as),
         peer_group: own.peer_group.clone(),
-        description: own.description.clone().or_else(|| group.description.clone()),
+        description: own
+            .description
+            .clone()
+            .or_else(|| group.description.clone()),
         password: own.password.clone().or_else(|| group.password.clone()),
         timers: own.timers.or(group.timers),
         shutdown: own.shutdown || group.shutdown,
         passive: own.passive || group.passive,
-        update_source: own.update_source.clone().or_else(|| group.update_source.clone()),
+        update_source: own
+            .update_source
+            .clone()
+            .or_else(|| group.update_source.clone()),
         ebgp_multihop: own.ebgp_multihop.or(group.ebgp_multihop),
         families,
     }
@@ -123,11 +129,14 @@ fn peer_config(address: IpAddr, n: &NeighborConfig) -> Option<PeerConfig> {
     peer.description = n.description.clone();
     peer.local_address = n.update_source.as_deref().and_then(|s| s.parse().ok());
     peer.ebgp_multihop = n.ebgp_multihop.map(|ttl| ttl.unwrap_or(255));
-    peer.families = [(Afi::Ipv4, bgp::Family::Ipv4Unicast), (Afi::Ipv6, bgp::Family::Ipv6Unicast)]
-        .into_iter()
-        .filter(|(afi, _)| n.family(*afi).active)
-        .map(|(_, family)| family)
-        .collect();
+    peer.families = [
+        (Afi::Ipv4, bgp::Family::Ipv4Unicast),
+        (Afi::Ipv6, bgp::Family::Ipv6Unicast),
+    ]
+    .into_iter()
+    .filter(|(afi, _)| n.family(*afi).active)
+    .map(|(_, family)| family)
+    .collect();
     peer.max_prefix = [Afi::Ipv4, Afi::Ipv6]
         .iter()
         .filter_map(|afi| n.family(*afi).maximum_prefix)
@@ -169,7 +178,9 @@ impl Reconciler {
     pub async fn apply(&mut self, want: Option<Desired>) -> Result<(), ReconcileError> {
         // A new AS or router ID means a new BGP instance, as in FRR.
         let restart = match (&self.running, &want) {
-            (Some((_, have)), Some(want)) => have.asn != want.asn || have.router_id != want.router_id,
+            (Some((_, have)), Some(want)) => {
+                have.asn != want.asn || have.router_id != want.router_id
+            }
             (Some(_), None) => true,
             _ => false,
         };
@@ -233,7 +244,9 @@ impl Reconciler {
 /// Brings `speaker` from `have` to `want` (same AS and router ID).
 async fn sync(speaker: &Speaker, have: &Desired, want: &Desired) -> Result<(), ReconcileError> {
     if have.max_paths != want.max_paths {
-        speaker.set_max_paths(want.max_paths.0, want.max_paths.1).await?;
+        speaker
+            .set_max_paths(want.max_paths.0, want.max_paths.1)
+            .await?;
     }
     for (address, old) in &have.peers {
         match want.peers.get(address) {
@@ -267,9 +280,17 @@ async fn sync(speaker: &Speaker, have: &Desired, want: &Desired) -> Result<(), R
         speaker.withdraw(*prefix).await?;
     }
     for prefix in want.networks.difference(&have.networks) {
-        speaker.announce(LocalRoute::new(*prefix)).await?;
+        speaker.announce(network_route(*prefix)).await?;
     }
     Ok(())
+}
+
+/// The route of a `network` statement: ORIGIN IGP and, as FRR sets from the connected
+/// route's metric, MED 0.
+fn network_route(prefix: IpNet) -> LocalRoute {
+    let mut route = LocalRoute::new(prefix);
+    route.attrs.med = Some(0);
+    route
 }
 
 fn only_shutdown_differs(old: &PeerConfig, new: &PeerConfig) -> bool {
@@ -294,7 +315,9 @@ mod tests {
 
     #[test]
     fn the_seed_configuration_gives_two_ibgp_peers_with_frr_timers() {
-        let d = want("router bgp 64512\n neighbor 10.192.0.3 remote-as 64512\n neighbor 10.192.0.4 remote-as 64512\n");
+        let d = want(
+            "router bgp 64512\n neighbor 10.192.0.3 remote-as 64512\n neighbor 10.192.0.4 remote-as 64512\n",
+        );
         assert_eq!(d.asn, 64512);
         assert_eq!(d.router_id, Ipv4Addr::new(10, 192, 0, 7));
         assert_eq!(d.peers.len(), 2);
@@ -326,15 +349,24 @@ mod tests {
         let p = &d.peers[&"2001:db8::1".parse::<IpAddr>().unwrap()];
         assert!(p.families.contains(&bgp::Family::Ipv6Unicast));
         assert_eq!(p.max_prefix, Some(100));
-        assert!(d.networks.contains(&"2001:db8:5::/48".parse::<IpNet>().unwrap()));
+        assert!(
+            d.networks
+                .contains(&"2001:db8:5::/48".parse::<IpNet>().unwrap())
+        );
         assert_eq!(d.max_paths, (256, 2));
     }
 
     #[test]
     fn a_shutdown_toggle_is_not_a_reconfiguration() {
         let a = PeerConfig::new("10.0.0.1".parse().unwrap(), bgp::RemoteAs::Internal);
-        let b = PeerConfig { shutdown: true, ..a.clone() };
-        let c = PeerConfig { hold_time: 9, ..b.clone() };
+        let b = PeerConfig {
+            shutdown: true,
+            ..a.clone()
+        };
+        let c = PeerConfig {
+            hold_time: 9,
+            ..b.clone()
+        };
         assert!(only_shutdown_differs(&a, &b));
         assert!(!only_shutdown_differs(&a, &c));
     }
