@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use ferrolb_bench::ingest::netns::{NEXT_HOP_INTERFACE, Netns};
+use ferrolb_bench::ingest::netns::{self, NEXT_HOP_INTERFACE, Netns};
 use ferrolb_bench::ingest::receivers::{self, Kind, Setup};
 use ferrolb_bench::ingest::report::{self, Measurement, Row};
 use ferrolb_bench::ingest::sender::{self, Push, Workload};
@@ -242,12 +242,12 @@ fn measure_variant(
 }
 
 /// Addresses for one run: on the host a 127.201.x.y pair and a probed port, in the
-/// namespace 127.0.0.1:179 and 127.0.0.2.
+/// namespace 192.0.2.254:179 and 192.0.2.253 (the veth pair).
 fn addresses(base: &Setup) -> Result<(SocketAddr, IpAddr)> {
     if base.netns.is_some() {
         return Ok((
-            SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)), 179),
-            IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)),
+            SocketAddr::new(IpAddr::V4(netns::RECEIVER_IP), 179),
+            IpAddr::V4(netns::SENDER_IP),
         ));
     }
     let pid = std::process::id();
@@ -280,6 +280,14 @@ fn measure_once(
         .prefix(&format!("ferrolb-ingest-{}-", kind.name()))
         .tempdir()
         .map_err(io_err("create a temporary directory"))?;
+    let keep = std::env::var_os("FERROLB_KEEP_INGEST_DIRS").is_some();
+    let dir = if keep {
+        let path = dir.keep();
+        eprintln!("ingest: keeping {}", path.display());
+        KeptOrTemp::Kept(path)
+    } else {
+        KeptOrTemp::Temp(dir)
+    };
     let mut receiver = receivers::start(kind, &setup, dir.path())?;
     let pids = receiver.pids();
     let main_pid = pids.first().copied().unwrap_or(0);
@@ -288,24 +296,27 @@ fn measure_once(
     } else {
         None
     };
-    // The listener may come up a moment after the control socket.
-    let connect_deadline = Instant::now() + Duration::from_secs(20);
-    let stream = loop {
-        match sender::connect(sender_ip, listen, netns.map(Netns::name)) {
-            Ok(s) => break s,
-            Err(e) if Instant::now() < connect_deadline => {
-                let _ = e;
-                receiver.check_running()?;
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            Err(e) => return Err(e),
-        }
-    };
     let bgp_id = match sender_ip {
         IpAddr::V4(a) => a,
         IpAddr::V6(_) => Ipv4Addr::new(192, 0, 2, 2),
     };
-    let push = Push::start(stream, Arc::clone(workload), bgp_id, kind.name())?;
+    // The listener may come up a moment after the control socket, and bgpd with zebra
+    // refuses sessions (FSM error) until zebra has told it about the interfaces: retry the
+    // connection and the OPEN exchange for a while.
+    let connect_deadline = Instant::now() + Duration::from_secs(20);
+    let push = loop {
+        let attempt = sender::connect(sender_ip, listen, netns.map(Netns::name))
+            .and_then(|stream| Push::start(stream, Arc::clone(workload), bgp_id, kind.name()));
+        match attempt {
+            Ok(push) => break push,
+            Err(e) if Instant::now() < connect_deadline => {
+                let _ = e;
+                receiver.check_running()?;
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let (_, cpu_start) = procstat::sample(&pids)?;
     let timeout = Duration::from_secs(args.timeout);
     let poll = Duration::from_millis(args.poll_ms);
@@ -376,8 +387,20 @@ fn measure_once(
     };
     push.finish();
     drop(receiver);
-    if std::env::var_os("FERROLB_KEEP_INGEST_DIRS").is_some() {
-        eprintln!("ingest: keeping {}", dir.keep().display());
-    }
     result
+}
+
+/// A receiver's directory: removed after the run, or kept for debugging.
+enum KeptOrTemp {
+    Kept(PathBuf),
+    Temp(tempfile::TempDir),
+}
+
+impl KeptOrTemp {
+    fn path(&self) -> &std::path::Path {
+        match self {
+            KeptOrTemp::Kept(p) => p,
+            KeptOrTemp::Temp(t) => t.path(),
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The network namespace of the kernel-install variant: `ferrolb-bench-PID` with `lo` up and
-//! a veth pair whose end `ferrolb-v0` holds 192.0.2.254/24, so the workload's next hop
-//! 192.0.2.1 is on a connected subnet and routes can be installed. Deleting the namespace
+//! a veth pair (both ends inside) whose end `ferrolb-v0` holds the receivers' 192.0.2.254/24
+//! and `ferrolb-v1` the sender's 192.0.2.253/24, so the workload's next hop 192.0.2.1 is on a
+//! connected subnet and routes can be installed. Deleting the namespace
 //! (on drop, also after a failure) removes every route installed in it. Namespaces left by
 //! a run that was killed are removed by the next run.
 
@@ -12,8 +13,15 @@ use super::{Result, parse_err, run_stdout};
 const PREFIX: &str = "ferrolb-bench-";
 /// The interface that holds the next hop's subnet.
 pub const NEXT_HOP_INTERFACE: &str = "ferrolb-v0";
-/// Our address on that subnet.
+/// The receivers' address, on that subnet (FRR with zebra wants the session's local
+/// address on an interface it knows; 127.0.0.1 on lo is refused with "nexthop_set failed").
 const LOCAL_ADDRESS: &str = "192.0.2.254/24";
+/// The sender's address, on the other end of the veth pair.
+const SENDER_ADDRESS: &str = "192.0.2.253/24";
+/// [`LOCAL_ADDRESS`] without its length.
+pub const RECEIVER_IP: std::net::Ipv4Addr = std::net::Ipv4Addr::new(192, 0, 2, 254);
+/// [`SENDER_ADDRESS`] without its length.
+pub const SENDER_IP: std::net::Ipv4Addr = std::net::Ipv4Addr::new(192, 0, 2, 253);
 
 /// A namespace this process created; deleted when dropped.
 #[derive(Debug)]
@@ -55,6 +63,7 @@ impl Netns {
             "dev",
             NEXT_HOP_INTERFACE,
         ])?;
+        ip(&["-n", n, "addr", "add", SENDER_ADDRESS, "dev", "ferrolb-v1"])?;
         ip(&["-n", n, "link", "set", NEXT_HOP_INTERFACE, "up"])?;
         ip(&["-n", n, "link", "set", "ferrolb-v1", "up"])?;
         Ok(netns)

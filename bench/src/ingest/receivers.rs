@@ -365,6 +365,10 @@ impl Frr {
         write_file(&config, &conf)?;
         let zserv = dir.join("zserv.api");
         let zebra = if setup.kernel {
+            // zebra has no -S and refuses to run as root without the frrvty group: it drops
+            // to user frr, which must be able to create its sockets here.
+            std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+                .map_err(io_err(format!("chmod {}", dir.display())))?;
             let zconf = dir.join("zebra.conf");
             write_file(&zconf, "hostname ingest-zebra\n")?;
             let mut command = setup.command("/usr/lib/frr/zebra");
@@ -377,7 +381,8 @@ impl Frr {
                 .arg(dir)
                 .arg("-z")
                 .arg(&zserv)
-                .args(["-S", "-P", "0"])
+                // `-s 90000000`: the netlink buffer size of Debian's /etc/frr/daemons.
+                .args(["-u", "frr", "-g", "frr", "-P", "0", "-s", "90000000"])
                 .arg("--log")
                 .arg(format!("file:{}", dir.join("zebra.log").display()));
             let mut zebra = DaemonChild::spawn("zebra", command, dir.join("zebra.out"))?;
