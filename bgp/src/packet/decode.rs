@@ -21,7 +21,8 @@
 //! - Malformed OPEN optional parameters or capabilities: 2/0 (no subcode fits better; FRR does
 //!   the same).
 //! - AS4_PATH/AS4_AGGREGATOR errors are attribute-discard (RFC 6793 §6); on a 4-octet session
-//!   they are discarded as RFC 6793 §4.1 says, and recorded as an issue.
+//!   they are discarded as RFC 6793 §6 says, and recorded as an issue. Confederation segments
+//!   in AS4_PATH are dropped and the rest of it is used (RFC 6793 §6).
 
 use std::mem;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -838,12 +839,17 @@ impl AttributeParser<'_> {
                             .collect();
                     }
                     ATTR_AS4_PATH => {
-                        let path = parse_as_path(value, 4)?;
-                        if path.segments.iter().any(|s| {
-                            matches!(s.kind, SegmentType::ConfedSequence | SegmentType::ConfedSet)
-                        }) {
-                            return Err(AttributeError::ConfedInAs4Path);
+                        // RFC 6793 §6: at least one AS number, or the attribute is malformed.
+                        if value.len() < 6 {
+                            return Err(AttributeError::BadLength {
+                                length: value.len(),
+                                expected: "at least 6",
+                            });
                         }
+                        let mut path = parse_as_path(value, 4)?;
+                        // RFC 6793 §6: confederation segments are dropped, the rest is used.
+                        path.segments
+                            .retain(|s| matches!(s.kind, SegmentType::Sequence | SegmentType::Set));
                         self.as4_path = Some(path);
                     }
                     ATTR_AS4_AGGREGATOR => {

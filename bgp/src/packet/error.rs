@@ -329,9 +329,6 @@ pub enum AttributeError {
         /// The overrun.
         mismatch: LengthMismatch,
     },
-    /// AS4_PATH with confederation segments (RFC 6793 §6).
-    #[error("AS4_PATH carries a confederation segment")]
-    ConfedInAs4Path,
     /// NEXT_HOP that is no unicast host address (RFC 7606 §7.3, RFC 4271 §6.3).
     #[error("next hop {address} is not a unicast host address")]
     InvalidNextHop {

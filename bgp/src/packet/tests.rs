@@ -408,6 +408,23 @@ fn as4_path_shorter_than_as_path_keeps_the_leading_two_octet_asns() {
 }
 
 #[test]
+fn confederation_segments_in_as4_path_are_dropped_and_the_rest_used() {
+    let wire = [
+        0x40, 1, 1, 0, 0x40, 2, 4, 2, 1, 0x5B, 0xA0, // AS_PATH 23456
+        0xC0, 17, 12, 3, 1, 0, 0, 0, 7, 2, 1, 0, 1, 0, 0, // AS4_PATH (7) 65536
+    ];
+    let decoded = decode_message(&frame(2, &update_body(&[], &wire, &[])), &TWO).unwrap();
+    assert_eq!(decoded.issues, vec![]);
+    let Message::Update(update) = decoded.message else {
+        panic!("not an UPDATE")
+    };
+    assert_eq!(
+        update.attributes.unwrap().as_path,
+        AsPath::from_sequence([65536])
+    );
+}
+
+#[test]
 fn as4_attributes_are_ignored_when_the_aggregator_is_not_as_trans() {
     let wire = [
         0x40, 1, 1, 0, 0x40, 2, 4, 2, 1, 0x5B, 0xA0, // AS_PATH 23456

@@ -559,6 +559,16 @@ pub fn cases() -> Vec<Case> {
             opts: TWO_OCTET,
             expected: discard(17, base_attributes()),
         },
+        Case {
+            name: "AS4_PATH empty on a 2-octet session",
+            bytes: update(
+                &[],
+                &cat(&[&ORIGIN, &AS_PATH2, &NEXT_HOP, &[0xC0, 17, 0]]),
+                &NLRI,
+            ),
+            opts: TWO_OCTET,
+            expected: discard(17, base_attributes()),
+        },
     ];
     all.push(case(
         "MP_REACH missing ORIGIN is withdrawn",
