@@ -80,6 +80,10 @@ pub struct PeerConfig {
     pub shutdown: bool,
     /// Weight given to routes from this peer in the decision process.
     pub weight: u16,
+    /// Global IPv6 next hop for IPv6 routes sent with next hop self over an IPv4 session
+    /// (FRR `set ipv6 next-hop global`); without it such routes carry our IPv4 address
+    /// mapped into IPv6, which FRR and GoBGP accept and BIRD refuses.
+    pub ipv6_next_hop: Option<std::net::Ipv6Addr>,
 }
 
 impl PeerConfig {
@@ -102,6 +106,7 @@ impl PeerConfig {
             description: None,
             shutdown: false,
             weight: 0,
+            ipv6_next_hop: None,
         }
     }
 

@@ -817,7 +817,12 @@ impl Core {
             }
             if !v6.is_empty() {
                 attrs.next_hop = None;
-                let nh = export::next_hop_for_family(next_hop, true);
+                let nh = match (next_hop, entry.config.ipv6_next_hop) {
+                    (IpAddr::V4(_), Some(global)) if next_hop == session.target.local_address => {
+                        IpAddr::V6(global)
+                    }
+                    _ => export::next_hop_for_family(next_hop, true),
+                };
                 match encode_announce_mp(
                     &attrs,
                     Family::Ipv6Unicast.afi_safi(),

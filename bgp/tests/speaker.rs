@@ -456,3 +456,27 @@ async fn shutdown_ends_sessions_with_cease_2() {
         DownReason::NotificationReceived(Notification::new(6, 2))
     );
 }
+
+#[tokio::test]
+async fn ipv6_routes_over_an_ipv4_session_use_the_configured_global_next_hop() {
+    let mut a = Node::start(65001, false).await;
+    let mut b = Node::start(65002, false).await;
+    let mut to_b = a.peer_for(&b);
+    to_b.ipv6_next_hop = Some("2001:db8:ffff::a".parse().unwrap());
+    a.speaker.add_peer(to_b).await.unwrap();
+    b.speaker.add_peer(b.peer_for(&a)).await.unwrap();
+    let bi = b.ip();
+    a.wait_established(bi).await;
+    a.speaker
+        .announce(LocalRoute::new("2001:db8:7::/48".parse().unwrap()))
+        .await
+        .unwrap();
+    let route = b
+        .wait_route("2001:db8:7::/48", "learned", |r| r.is_some())
+        .await
+        .unwrap();
+    assert_eq!(
+        route.paths[0].attrs.next_hop,
+        "2001:db8:ffff::a".parse::<IpAddr>().unwrap()
+    );
+}
