@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::net::IpAddr;
 
-use futures::stream::{self, StreamExt, TryStreamExt};
+use futures::stream::TryStreamExt;
 use ipnet::IpNet;
 use netlink_packet_route::AddressFamily;
 use netlink_packet_route::link::LinkAttribute;
@@ -28,8 +28,8 @@ pub const RTPROT_BGP: u8 = 186;
 /// The route metric (priority) of installed routes, as zebra installs them.
 pub const BGP_METRIC: u32 = 20;
 
-/// How many netlink requests are in flight at once in a batch.
-const PIPELINE: usize = 512;
+/// Bytes of requests packed into one datagram of a batch.
+const BATCH_BYTES: usize = 60 * 1024;
 
 /// Why the kernel table could not be changed or read.
 #[derive(Debug, Error)]
@@ -184,27 +184,15 @@ impl Fib {
         }
     }
 
-    /// Applies many changes with up to 512 requests in flight. A permission error stops
-    /// the batch (every other change would fail the same way); other refusals are
-    /// collected and the rest applied.
+    /// Applies many changes at once: the requests are packed into few large datagrams on
+    /// a socket of their own (the kernel handles each datagram's routes in one system call
+    /// and answers only the failures), which is what makes a full table fast. A permission
+    /// error stops the batch (every other change would fail the same way); other refusals
+    /// are collected and the rest applied.
     pub async fn apply(&self, changes: Vec<FibChange>) -> Result<BatchReport, FibError> {
-        let mut report = BatchReport::default();
-        let mut results = stream::iter(changes.into_iter().map(|change| async move {
-            match change {
-                FibChange::Install(route) => (true, self.install(&route).await),
-                FibChange::Remove(prefix) => (false, self.remove(prefix).await),
-            }
-        }))
-        .buffer_unordered(PIPELINE);
-        while let Some((install, result)) = results.next().await {
-            match result {
-                Ok(()) if install => report.installed += 1,
-                Ok(()) => report.removed += 1,
-                Err(FibError::PermissionDenied) => return Err(FibError::PermissionDenied),
-                Err(e) => report.errors.push(e),
-            }
-        }
-        Ok(report)
+        tokio::task::spawn_blocking(move || batch::apply(&changes))
+            .await
+            .map_err(|e| FibError::Netlink(format!("batch task: {e}")))?
     }
 
     /// Removes every route of protocol bgp from the main table (on exit, and at start to
@@ -436,6 +424,193 @@ pub fn merge_by_prefix(routes: Vec<KernelRoute>) -> Vec<KernelRoute> {
         }
     }
     merged.into_values().collect()
+}
+
+/// The batched path of [`Fib::apply`], on a blocking netlink socket.
+mod batch {
+    use netlink_packet_route::RouteNetlinkMessage;
+    use rtnetlink::packet_core::{
+        NLM_F_ACK, NLM_F_CREATE, NLM_F_REPLACE, NLM_F_REQUEST, NetlinkBuffer, NetlinkMessage,
+        NetlinkPayload,
+    };
+    use rtnetlink::sys::{SocketAddr, constants::NETLINK_ROUTE};
+
+    use super::*;
+
+    /// What each sequence number asked for, to name the route of an error.
+    struct Sent {
+        install: bool,
+        prefix: IpNet,
+    }
+
+    fn socket_error(e: io::Error) -> FibError {
+        FibError::Socket(e)
+    }
+
+    pub(super) fn apply(changes: &[FibChange]) -> Result<BatchReport, FibError> {
+        let mut socket = rtnetlink::sys::Socket::new(NETLINK_ROUTE).map_err(socket_error)?;
+        socket.bind_auto().map_err(socket_error)?;
+        socket
+            .connect(&SocketAddr::new(0, 0))
+            .map_err(socket_error)?;
+        // Errors echo only the request header, and there is room for many of them.
+        let _ = socket.set_cap_ack(true);
+        let _ = socket.set_rx_buf_sz(4 << 20);
+        let mut report = BatchReport::default();
+        let mut sent: Vec<Sent> = Vec::with_capacity(changes.len());
+        let mut buf: Vec<u8> = Vec::with_capacity(BATCH_BYTES + 4096);
+        for change in changes {
+            let (message, flags, install, prefix) = match change {
+                FibChange::Install(route) => match route_message(route) {
+                    Ok(m) => (
+                        RouteNetlinkMessage::NewRoute(m),
+                        NLM_F_CREATE | NLM_F_REPLACE,
+                        true,
+                        route.prefix,
+                    ),
+                    Err(e) => {
+                        report.errors.push(e);
+                        continue;
+                    }
+                },
+                FibChange::Remove(prefix) => {
+                    let mut m = base_message(*prefix);
+                    m.header.scope = RouteScope::NoWhere;
+                    (RouteNetlinkMessage::DelRoute(m), 0, false, *prefix)
+                }
+            };
+            sent.push(Sent { install, prefix });
+            let mut nl = NetlinkMessage::from(message);
+            nl.header.flags = NLM_F_REQUEST | flags;
+            nl.header.sequence_number = u32::try_from(sent.len()).unwrap_or(u32::MAX);
+            nl.finalize();
+            let at = buf.len();
+            buf.resize(at + nl.buffer_len(), 0);
+            nl.serialize(&mut buf[at..]);
+            if buf.len() >= BATCH_BYTES {
+                send(&socket, &buf)?;
+                buf.clear();
+                drain(&socket, &sent, &mut report, false)?;
+            }
+        }
+        // A final no-op request with an ACK marks the end: once its answer is read, every
+        // error of the batch has been read too.
+        let mut done =
+            NetlinkMessage::<RouteNetlinkMessage>::new(Default::default(), NetlinkPayload::Noop);
+        done.header.flags = NLM_F_REQUEST | NLM_F_ACK;
+        done.header.sequence_number = 0;
+        done.finalize();
+        let at = buf.len();
+        buf.resize(at + done.buffer_len(), 0);
+        done.serialize(&mut buf[at..]);
+        send(&socket, &buf)?;
+        drain(&socket, &sent, &mut report, true)?;
+        let failed_installs = report
+            .errors
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    FibError::Refused {
+                        action: "install",
+                        ..
+                    }
+                )
+            })
+            .count();
+        let failed_removes = report
+            .errors
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e,
+                    FibError::Refused {
+                        action: "remove",
+                        ..
+                    }
+                )
+            })
+            .count();
+        report.installed = sent
+            .iter()
+            .filter(|s| s.install)
+            .count()
+            .saturating_sub(failed_installs);
+        report.removed = sent
+            .iter()
+            .filter(|s| !s.install)
+            .count()
+            .saturating_sub(failed_removes);
+        Ok(report)
+    }
+
+    fn send(socket: &rtnetlink::sys::Socket, buf: &[u8]) -> Result<(), FibError> {
+        let n = socket.send(buf, 0).map_err(socket_error)?;
+        if n != buf.len() {
+            return Err(FibError::Netlink(format!(
+                "short netlink send: {n} of {} bytes",
+                buf.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Reads the kernel's answers: errors of failed requests, and (when `until_done`) the
+    /// acknowledgement of the final no-op, which comes after all of them.
+    fn drain(
+        socket: &rtnetlink::sys::Socket,
+        sent: &[Sent],
+        report: &mut BatchReport,
+        until_done: bool,
+    ) -> Result<(), FibError> {
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let flags = if until_done { 0 } else { libc::MSG_DONTWAIT };
+            let n = match socket.recv(&mut &mut buf[..], flags) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(socket_error(e)),
+            };
+            let mut offset = 0;
+            while offset < n {
+                let chunk = buf.get(offset..n).unwrap_or_default();
+                let len = match NetlinkBuffer::new_checked(chunk) {
+                    Ok(b) => b.length() as usize,
+                    Err(e) => return Err(FibError::Netlink(format!("bad answer: {e}"))),
+                };
+                if len == 0 {
+                    break;
+                }
+                let msg = chunk.get(..len).unwrap_or(chunk);
+                offset += (len + 3) & !3;
+                let parsed = NetlinkMessage::<RouteNetlinkMessage>::deserialize(msg)
+                    .map_err(|e| FibError::Netlink(format!("bad answer: {e}")))?;
+                let seq = parsed.header.sequence_number;
+                let NetlinkPayload::Error(err) = parsed.payload else {
+                    continue;
+                };
+                if seq == 0 {
+                    // The final acknowledgement (or the no-op's own failure): done.
+                    return Ok(());
+                }
+                let code = err.raw_code().abs();
+                let Some(request) = seq.checked_sub(1).and_then(|i| sent.get(i as usize)) else {
+                    continue;
+                };
+                if code == libc_eperm() || code == 13 {
+                    return Err(FibError::PermissionDenied);
+                }
+                if !request.install && code == libc_esrch() {
+                    continue;
+                }
+                report.errors.push(FibError::Refused {
+                    action: if request.install { "install" } else { "remove" },
+                    prefix: request.prefix,
+                    source: io::Error::from_raw_os_error(code),
+                });
+            }
+        }
+    }
 }
 
 #[cfg(test)]
