@@ -95,6 +95,11 @@ fn main() -> ExitCode {
             Err(e) => fail(&e.to_string()),
         },
         Cmd::Kubectl { args } => {
+            match seed::read_state() {
+                Ok(Some(_)) => {}
+                Ok(None) => return fail("no lab is up (`lab up` starts one)"),
+                Err(e) => return fail(&e.to_string()),
+            }
             let mut cmd = match seed::kubectl(&binaries) {
                 Ok(c) => c,
                 Err(e) => return fail(&e.to_string()),
