@@ -385,8 +385,10 @@ fn measure_once(
         }
         std::thread::sleep(wait);
     };
-    push.finish();
+    // The receiver goes first: closing the session before would make it withdraw
+    // everything while it is still being sampled or profiled.
     drop(receiver);
+    push.finish();
     result
 }
 

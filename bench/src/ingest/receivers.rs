@@ -253,7 +253,7 @@ impl Receiver for Ours {
 
 impl Drop for Ours {
     fn drop(&mut self) {
-        let _ = self.stdin.write_all(b"quit\n");
+        let _ = self.stdin.write_all(b"exit\n");
         let _ = self.stdin.flush();
         let deadline = std::time::Instant::now() + Duration::from_secs(2);
         while std::time::Instant::now() < deadline && self.process.check_running().is_ok() {
