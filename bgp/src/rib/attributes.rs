@@ -21,6 +21,7 @@ const HAS_LOCAL_PREF: u8 = 0x02;
 const HAS_ORIGINATOR: u8 = 0x04;
 const ATOMIC_AGGREGATE: u8 = 0x08;
 const HAS_NEXT_HOP_ATTR: u8 = 0x10;
+const LLGR_STALE_SET: u8 = 0x20;
 
 /// The attributes of a path as stored and shared (what [`super::Rib::intern`] returns): its
 /// path attributes, packed, and its next hop (the NEXT_HOP attribute for IPv4, the
@@ -37,6 +38,8 @@ pub struct SharedAttributes {
     originator_id: u32,
     /// IPv4 NEXT_HOP attribute as received (may differ from `next_hop` for IPv6 routes).
     next_hop_attr: u32,
+    /// AS_PATH length for the decision process, cached (it fits in the struct's padding).
+    path_len: u16,
     /// AS_PATH segments, then communities, extended, large communities, CLUSTER_LIST,
     /// AGGREGATOR and unknown attributes; each part starts with its count.
     data: Box<[u32]>,
@@ -114,7 +117,30 @@ fn segments(words: &[u32]) -> impl Iterator<Item = (SegmentType, &[u32])> {
 impl SharedAttributes {
     /// Packs `attrs` with the route's next hop.
     pub fn new(attrs: &PathAttributes, next_hop: IpAddr) -> Self {
-        let mut data = Vec::with_capacity(16);
+        // Exact size up front: no shrinking reallocation when boxing.
+        let words = 1
+            + attrs
+                .as_path
+                .segments
+                .iter()
+                .map(|s| 2 + s.asns.len())
+                .sum::<usize>()
+            + 1
+            + attrs.communities.len()
+            + 1
+            + 2 * attrs.ext_communities.len()
+            + 1
+            + 3 * attrs.large_communities.len()
+            + 1
+            + attrs.cluster_list.len()
+            + if attrs.aggregator.is_some() { 3 } else { 1 }
+            + 1
+            + attrs
+                .unknown
+                .iter()
+                .map(|u| 2 + u.value.len().div_ceil(4))
+                .sum::<usize>();
+        let mut data = Vec::with_capacity(words);
         data.push(count(attrs.as_path.segments.len()));
         for s in &attrs.as_path.segments {
             data.push(segment_code(s.kind));
@@ -165,6 +191,9 @@ impl SharedAttributes {
         if attrs.next_hop.is_some() {
             flags |= HAS_NEXT_HOP_ATTR;
         }
+        if attrs.communities.contains(&super::LLGR_STALE) {
+            flags |= LLGR_STALE_SET;
+        }
         SharedAttributes {
             next_hop,
             origin: attrs.origin,
@@ -173,6 +202,7 @@ impl SharedAttributes {
             local_pref: attrs.local_pref.unwrap_or(0),
             originator_id: attrs.originator_id.map_or(0, u32::from),
             next_hop_attr: attrs.next_hop.map_or(0, u32::from),
+            path_len: u16::try_from(attrs.as_path.path_len()).unwrap_or(u16::MAX),
             data: data.into_boxed_slice(),
         }
     }
@@ -303,6 +333,12 @@ impl SharedAttributes {
     /// AS_PATH length for the decision process (an AS_SET counts one, confederation
     /// segments zero), without decoding.
     pub fn as_path_len(&self) -> usize {
+        usize::from(self.path_len)
+    }
+
+    /// AS_PATH length counted from the packed segments (checks the cached value in tests).
+    #[cfg(test)]
+    pub(crate) fn as_path_len_uncached(&self) -> usize {
         segments(self.as_path_words())
             .map(|(kind, asns)| match kind {
                 SegmentType::Sequence => asns.len(),
@@ -362,6 +398,11 @@ impl SharedAttributes {
         };
         c.as_path();
         c
+    }
+
+    /// Whether the LLGR_STALE community is attached (cached at packing).
+    pub(crate) fn llgr_stale(&self) -> bool {
+        self.flags & LLGR_STALE_SET != 0
     }
 
     /// Whether the COMMUNITIES attribute holds `community`.

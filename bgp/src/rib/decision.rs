@@ -114,7 +114,7 @@ fn verdict(new_wins: bool, reason: Reason, multipath_equal: bool) -> Verdict {
 }
 
 fn has_llgr_stale(attrs: &SharedAttributes) -> bool {
-    attrs.has_community(LLGR_STALE)
+    attrs.llgr_stale()
 }
 
 /// FRR `aspath_cmp_left`: both paths empty, or the first AS_SEQUENCE after any confederation

@@ -413,6 +413,8 @@ proptest! {
         prop_assert_eq!(&pa.attrs(), &a);
         prop_assert_eq!(pa.as_path(), a.as_path.clone());
         prop_assert_eq!(pa.as_path_len(), a.as_path.path_len());
+        prop_assert_eq!(pa.as_path_len_uncached(), a.as_path.path_len());
+        prop_assert_eq!(pa.llgr_stale(), a.communities.contains(&LLGR_STALE));
         prop_assert_eq!(pa.cluster_list_len(), a.cluster_list.len());
         prop_assert_eq!(pa.cluster_list(), a.cluster_list.clone());
         prop_assert_eq!(pa.local_pref(), a.local_pref);
