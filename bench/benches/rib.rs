@@ -194,6 +194,10 @@ fn report(prefixes: &[Ipv4Net]) {
         "B/prefix",
         "M paths/s"
     );
+    println!(
+        "(M paths/s: per CPU-second of the loading thread / per wall-clock second; the RIB's \
+         live heap bytes come from the counting allocator, the estimate from RibStats)"
+    );
     for (peers, per_set) in [
         (1, PREFIXES_PER_UPDATE),
         (4, PREFIXES_PER_UPDATE),
