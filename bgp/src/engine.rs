@@ -14,6 +14,7 @@ use bytes::BytesMut;
 use ipnet::{IpNet, Ipv4Net};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use crate::config::{ListenRange, PeerConfig, SpeakerConfig};
@@ -102,6 +103,8 @@ struct Core {
     ranges: Vec<ListenRange>,
     local_routes: HashMap<IpNet, LocalRoute>,
     listeners: Vec<Arc<TcpListener>>,
+    /// The accept loops; ended at shutdown so the listening sockets close with the speaker.
+    accepting: Vec<JoinHandle<()>>,
     events: mpsc::Sender<Event>,
     from_peers: mpsc::Sender<FromPeer>,
     changes: Vec<BestChange>,
@@ -118,12 +121,22 @@ pub(crate) async fn spawn(
     let (from_peers_tx, from_peers_rx) = mpsc::channel(1024);
     let (inbound_tx, inbound_rx) = mpsc::channel(64);
     let mut listeners = Vec::new();
+    let mut accepting = Vec::new();
     for address in &config.listen {
-        let listener = Arc::new(bind(*address).map_err(|source| SpeakerError::Listen {
-            address: *address,
-            source,
-        })?);
-        tokio::spawn(accept_loop(Arc::clone(&listener), inbound_tx.clone()));
+        let listener = match bind(*address) {
+            Ok(listener) => Arc::new(listener),
+            Err(source) => {
+                accepting.iter().for_each(JoinHandle::abort);
+                return Err(SpeakerError::Listen {
+                    address: *address,
+                    source,
+                });
+            }
+        };
+        accepting.push(tokio::spawn(accept_loop(
+            Arc::clone(&listener),
+            inbound_tx.clone(),
+        )));
         listeners.push(listener);
     }
     let rib = Rib::new(decision_config(&config));
@@ -133,6 +146,7 @@ pub(crate) async fn spawn(
         ranges: Vec::new(),
         local_routes: HashMap::new(),
         listeners,
+        accepting,
         events: events_tx,
         from_peers: from_peers_tx,
         changes: Vec::new(),
@@ -933,6 +947,11 @@ impl Core {
     }
 
     async fn shutdown(&mut self) {
+        for task in self.accepting.drain(..) {
+            task.abort();
+            let _ = task.await;
+        }
+        self.listeners.clear();
         let addresses: Vec<IpAddr> = self.peers.keys().copied().collect();
         let mut tasks = Vec::new();
         for address in addresses {

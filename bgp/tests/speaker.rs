@@ -460,7 +460,7 @@ async fn shutdown_ends_sessions_with_cease_2() {
 #[tokio::test]
 async fn ipv6_routes_over_an_ipv4_session_use_the_configured_global_next_hop() {
     let mut a = Node::start(65001, false).await;
-    let mut b = Node::start(65002, false).await;
+    let b = Node::start(65002, false).await;
     let mut to_b = a.peer_for(&b);
     to_b.ipv6_next_hop = Some("2001:db8:ffff::a".parse().unwrap());
     a.speaker.add_peer(to_b).await.unwrap();

@@ -136,9 +136,6 @@ fn startup_config(options: &Options) -> Result<RunningConfig, String> {
     let mut quick = String::new();
     if let Some(asn) = options.asn {
         quick.push_str(&format!("router bgp {asn}\n"));
-        if let Some(id) = options.router_id {
-            quick.push_str(&format!(" bgp router-id {id}\n"));
-        }
         if !options.listen_ranges.is_empty() {
             quick.push_str(" neighbor SPEAKERS peer-group\n");
             quick.push_str(&format!(
