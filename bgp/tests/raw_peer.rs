@@ -73,16 +73,8 @@ impl Target {
         }
     }
 
-    async fn wait_for(&mut self, what: &str, mut pred: impl FnMut(&Event) -> bool) -> Event {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            match tokio::time::timeout_at(deadline, self.events.recv()).await {
-                Ok(Some(event)) if pred(&event) => return event,
-                Ok(Some(_)) => {}
-                Ok(None) => panic!("event stream ended while waiting for {what}"),
-                Err(_) => panic!("timed out waiting for {what}"),
-            }
-        }
+    async fn wait_for(&mut self, what: &str, pred: impl FnMut(&Event) -> bool) -> Event {
+        interop::ours::next_event(&mut self.events, WAIT, what, pred).await
     }
 
     /// Waits until the passive session accepts connections again (Active).

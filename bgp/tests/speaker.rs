@@ -62,15 +62,29 @@ impl Node {
         config
     }
 
-    async fn wait_for(&mut self, what: &str, mut pred: impl FnMut(&Event) -> bool) -> Event {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            match tokio::time::timeout_at(deadline, self.events.recv()).await {
-                Ok(Some(event)) if pred(&event) => return event,
-                Ok(Some(_)) => {}
-                Ok(None) => panic!("event stream ended while waiting for {what}"),
-                Err(_) => panic!("timed out waiting for {what}"),
-            }
+    async fn wait_for(&mut self, what: &str, pred: impl FnMut(&Event) -> bool) -> Event {
+        interop::ours::next_event(&mut self.events, WAIT, what, pred).await
+    }
+
+    /// Waits for a session to end with a NOTIFICATION from the peer and returns it.
+    async fn wait_notification(&mut self, what: &str) -> Notification {
+        let event = self
+            .wait_for(what, |e| {
+                matches!(
+                    e,
+                    Event::PeerDown {
+                        reason: DownReason::NotificationReceived(_),
+                        ..
+                    }
+                )
+            })
+            .await;
+        match event {
+            Event::PeerDown {
+                reason: DownReason::NotificationReceived(n),
+                ..
+            } => n,
+            other => panic!("{what}: got {other:?}"),
         }
     }
 
@@ -236,17 +250,7 @@ async fn peer_with_the_wrong_as_is_refused_with_open_error_bad_peer_as() {
     wrong.remote_as = RemoteAs::Asn(65999);
     b.speaker.add_peer(wrong).await.unwrap();
     a.speaker.add_peer(a.peer_for(&b)).await.unwrap();
-    let bi = b.ip();
-    let event = a
-        .wait_for("NOTIFICATION from b", |e| matches!(e, Event::PeerDown { peer, reason: DownReason::NotificationReceived(_) } if *peer == bi))
-        .await;
-    let Event::PeerDown {
-        reason: DownReason::NotificationReceived(n),
-        ..
-    } = event
-    else {
-        unreachable!()
-    };
+    let n = a.wait_notification("NOTIFICATION from b").await;
     assert_eq!((n.code, n.subcode), (2, 2), "{n}");
 }
 
@@ -336,25 +340,8 @@ async fn maximum_prefix_closes_the_session_with_cease_1() {
             .await
             .unwrap();
     }
-    let event = a
-        .wait_for("Cease/1 from b", |e| {
-            matches!(
-                e,
-                Event::PeerDown {
-                    reason: DownReason::NotificationReceived(_),
-                    ..
-                }
-            )
-        })
-        .await;
-    let Event::PeerDown {
-        reason: DownReason::NotificationReceived(Notification { code, subcode, .. }),
-        ..
-    } = event
-    else {
-        unreachable!()
-    };
-    assert_eq!((code, subcode), (6, 1));
+    let n = a.wait_notification("Cease/1 from b").await;
+    assert_eq!((n.code, n.subcode), (6, 1));
 }
 
 #[tokio::test]
@@ -370,24 +357,7 @@ async fn neighbor_shutdown_sends_cease_2_and_withdraws_its_routes() {
         .await;
     let ai = a.ip();
     b.speaker.set_shutdown(ai, true).await.unwrap();
-    let event = a
-        .wait_for("Cease/2", |e| {
-            matches!(
-                e,
-                Event::PeerDown {
-                    reason: DownReason::NotificationReceived(_),
-                    ..
-                }
-            )
-        })
-        .await;
-    let Event::PeerDown {
-        reason: DownReason::NotificationReceived(n),
-        ..
-    } = event
-    else {
-        unreachable!()
-    };
+    let n = a.wait_notification("Cease/2").await;
     assert_eq!((n.code, n.subcode), (6, 2));
     b.wait_route("10.9.0.0/16", "gone with the session", |r| r.is_none())
         .await;
@@ -445,16 +415,8 @@ async fn shutdown_ends_sessions_with_cease_2() {
         .await
         .unwrap()
         .unwrap();
-    let event = b
-        .wait_for("Cease/2", |e| matches!(e, Event::PeerDown { .. }))
-        .await;
-    let Event::PeerDown { reason, .. } = event else {
-        unreachable!()
-    };
-    assert_eq!(
-        reason,
-        DownReason::NotificationReceived(Notification::new(6, 2))
-    );
+    let n = b.wait_notification("Cease/2").await;
+    assert_eq!(n, Notification::new(6, 2));
 }
 
 #[tokio::test]

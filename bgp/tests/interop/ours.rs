@@ -100,21 +100,9 @@ impl Ours {
         &mut self,
         timeout: Duration,
         what: &str,
-        mut pred: impl FnMut(&Event) -> bool,
+        pred: impl FnMut(&Event) -> bool,
     ) -> Event {
-        let deadline = tokio::time::Instant::now() + timeout;
-        let mut seen = Vec::new();
-        loop {
-            match tokio::time::timeout_at(deadline, self.events.recv()).await {
-                Ok(Some(event)) if pred(&event) => return event,
-                Ok(Some(event)) => seen.push(format!("{event:?}")),
-                Ok(None) => panic!("our event stream ended while waiting for {what}"),
-                Err(_) => panic!(
-                    "timed out after {timeout:?} waiting for {what}; events seen:\n  {}",
-                    seen.join("\n  ")
-                ),
-            }
-        }
+        next_event(&mut self.events, timeout, what, pred).await
     }
 
     /// Waits for the session with `peer` to come up.
@@ -252,5 +240,28 @@ impl Ours {
             .withdraw(prefix)
             .await
             .unwrap_or_else(|e| panic!("withdraw {prefix}: {e}"));
+    }
+}
+
+/// Waits up to `timeout` for an event of a speaker's stream matching `pred` and returns it;
+/// panics with the events seen meanwhile when none comes.
+pub async fn next_event(
+    events: &mut tokio::sync::mpsc::Receiver<Event>,
+    timeout: Duration,
+    what: &str,
+    mut pred: impl FnMut(&Event) -> bool,
+) -> Event {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut seen = Vec::new();
+    loop {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(event)) if pred(&event) => return event,
+            Ok(Some(event)) => seen.push(format!("{event:?}")),
+            Ok(None) => panic!("the event stream ended while waiting for {what}"),
+            Err(_) => panic!(
+                "timed out after {timeout:?} waiting for {what}; events seen:\n  {}",
+                seen.join("\n  ")
+            ),
+        }
     }
 }
