@@ -30,16 +30,23 @@ pub enum SessionState {
     Established,
 }
 
-impl fmt::Display for SessionState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl SessionState {
+    /// The state's name as RFC 4271 and FRR write it.
+    pub fn name(&self) -> &'static str {
+        match self {
             SessionState::Idle => "Idle",
             SessionState::Connect => "Connect",
             SessionState::Active => "Active",
             SessionState::OpenSent => "OpenSent",
             SessionState::OpenConfirm => "OpenConfirm",
             SessionState::Established => "Established",
-        })
+        }
+    }
+}
+
+impl fmt::Display for SessionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 

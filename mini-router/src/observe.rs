@@ -98,14 +98,7 @@ pub fn neighbor(
     let status = &peer.status;
     let config = &peer.config;
     let negotiated = status.negotiated.as_ref();
-    let state = match status.state {
-        bgp::SessionState::Idle => SessionState::Idle,
-        bgp::SessionState::Connect => SessionState::Connect,
-        bgp::SessionState::Active => SessionState::Active,
-        bgp::SessionState::OpenSent => SessionState::OpenSent,
-        bgp::SessionState::OpenConfirm => SessionState::OpenConfirm,
-        bgp::SessionState::Established => SessionState::Established,
-    };
+    let state = status.state;
     let local_as = config.local_as.unwrap_or(local_as);
     let remote_as = match (negotiated, config.remote_as) {
         (Some(n), _) => n.peer_as,

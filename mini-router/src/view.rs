@@ -156,36 +156,8 @@ pub struct RouteView {
     pub advertised_to: Vec<IpAddr>,
 }
 
-/// BGP FSM states (RFC 4271 §8).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionState {
-    /// Idle.
-    Idle,
-    /// Connect.
-    Connect,
-    /// Active.
-    Active,
-    /// OpenSent.
-    OpenSent,
-    /// OpenConfirm.
-    OpenConfirm,
-    /// Established.
-    Established,
-}
-
-impl SessionState {
-    /// FRR's name of the state.
-    pub fn name(&self) -> &'static str {
-        match self {
-            SessionState::Idle => "Idle",
-            SessionState::Connect => "Connect",
-            SessionState::Active => "Active",
-            SessionState::OpenSent => "OpenSent",
-            SessionState::OpenConfirm => "OpenConfirm",
-            SessionState::Established => "Established",
-        }
-    }
-}
+/// BGP FSM states (RFC 4271 §8), as the engine reports them.
+pub use bgp::SessionState;
 
 /// Counters of one message direction.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
