@@ -16,7 +16,7 @@ if [ -x lab/scripts/build-control-plane.sh ]; then
 fi
 
 step "building the workspace"
-cargo build --workspace --all-targets --locked
+cargo build --workspace --all-targets
 
 step "running the tests"
-cargo test --workspace --locked --no-fail-fast
+cargo test --workspace --no-fail-fast
