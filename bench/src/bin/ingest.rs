@@ -111,7 +111,7 @@ fn run(args: &Args) -> Result<()> {
     let mut output = String::new();
     output.push_str(&environment());
     if !args.kernel_only {
-        let rows = measure_variant(args, &kinds, &workload, &base, None)?;
+        let rows = measure_variant(args, &kinds, &workload, &base)?;
         let table = report::table("RIB only", args.prefixes, &rows, false);
         println!("{table}");
         output.push_str(&table);
@@ -124,15 +124,14 @@ fn run(args: &Args) -> Result<()> {
             .copied()
             .filter(|k| k.has_kernel_variant())
             .collect();
-        let netns = Netns::create()?;
+        // Each run gets a fresh namespace (created in `measure_once`): routes a stopped
+        // daemon left behind cannot leak into the next run.
         let setup = Setup {
-            netns: Some(netns.name().to_string()),
             kernel: true,
             next_hop_interface: Some(NEXT_HOP_INTERFACE.to_string()),
             ..base.clone()
         };
-        let rows = measure_variant(args, &kinds, &workload, &setup, Some(&netns))?;
-        drop(netns);
+        let rows = measure_variant(args, &kinds, &workload, &setup)?;
         let table = report::table(
             "Kernel install (in a network namespace)",
             args.prefixes,
@@ -200,7 +199,6 @@ fn measure_variant(
     kinds: &[Kind],
     workload: &Arc<Workload>,
     base: &Setup,
-    netns: Option<&Netns>,
 ) -> Result<Vec<Row>> {
     let mut rows: Vec<Row> = kinds
         .iter()
@@ -214,7 +212,7 @@ fn measure_variant(
     for run in 0..args.runs {
         for row in &mut rows {
             let variant = if base.kernel { "kernel" } else { "rib" };
-            match measure_once(args, row.kind, workload, base, netns) {
+            match measure_once(args, row.kind, workload, base) {
                 Ok(m) => {
                     eprintln!(
                         "ingest: {variant} run {} {}: {:.3} s (RIB {:.3} s), peak RSS {:.1} MiB, CPU {:.2} s",
@@ -244,7 +242,7 @@ fn measure_variant(
 /// Addresses for one run: on the host a 127.201.x.y pair and a probed port, in the
 /// namespace 192.0.2.254:179 and 192.0.2.253 (the veth pair).
 fn addresses(base: &Setup) -> Result<(SocketAddr, IpAddr)> {
-    if base.netns.is_some() {
+    if base.kernel {
         return Ok((
             SocketAddr::new(IpAddr::V4(netns::RECEIVER_IP), 179),
             IpAddr::V4(netns::SENDER_IP),
@@ -268,12 +266,18 @@ fn measure_once(
     kind: Kind,
     workload: &Arc<Workload>,
     base: &Setup,
-    netns: Option<&Netns>,
 ) -> Result<Measurement> {
     let (listen, sender_ip) = addresses(base)?;
+    // Declared before the receiver, so it is deleted after the receiver has stopped.
+    let netns = if base.kernel {
+        Some(Netns::create()?)
+    } else {
+        None
+    };
     let setup = Setup {
         listen,
         sender: sender_ip,
+        netns: netns.as_ref().map(|n| n.name().to_string()),
         ..base.clone()
     };
     let dir = tempfile::Builder::new()
@@ -305,7 +309,7 @@ fn measure_once(
     // connection and the OPEN exchange for a while.
     let connect_deadline = Instant::now() + Duration::from_secs(20);
     let push = loop {
-        let attempt = sender::connect(sender_ip, listen, netns.map(Netns::name))
+        let attempt = sender::connect(sender_ip, listen, setup.netns.as_deref())
             .and_then(|stream| Push::start(stream, Arc::clone(workload), bgp_id, kind.name()));
         match attempt {
             Ok(push) => break push,
