@@ -94,7 +94,7 @@ fn build_context_holds_a_static_mini_router_and_busybox_that_run_with_nothing_el
 fn banner(why: &str) {
     let line = "!".repeat(78);
     eprintln!(
-        "\n{line}\n!!! image test: NO DOCKER ENGINE CAN RUN HERE, the image was NOT built or run.\n!!! {why}\n!!! The build context was checked (static binary + busybox); build and run the\n!!! image where Docker runs: mini-router/scripts/build-image.sh\n{line}\n"
+        "\n{line}\n!!! image test: NO DOCKER ENGINE CAN RUN HERE, the image was NOT built or run.\n!!! {why}\n!!! (The build context is checked by build_context_holds_a_static_mini_router_...;\n!!! build and run the image where Docker runs: mini-router/scripts/build-image.sh)\n{line}\n"
     );
 }
 
@@ -108,8 +108,15 @@ struct Engine {
 
 impl Engine {
     fn find() -> Result<Engine, String> {
-        let (ok, _, err) = run(Command::new("docker").arg("info"));
-        if ok {
+        let info = Command::new("docker")
+            .arg("info")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| {
+                format!("the docker client cannot run ({e}); install Debian's docker.io")
+            })?;
+        let err = String::from_utf8_lossy(&info.stderr).into_owned();
+        if info.status.success() {
             return Ok(Engine {
                 host: None,
                 daemon: None,
