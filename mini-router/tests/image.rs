@@ -397,6 +397,35 @@ fn image_runs_the_seeds_command_line_on_a_bridge_network_and_answers_docker_exec
         },
     );
 
+    // The tutorial's last step: the service address answers on the speaker (busybox
+    // httpd on lo), and `start-shell` on the router's terminal reaches it with wget.
+    engine.ok(&[
+        "exec",
+        &speaker,
+        "sh",
+        "-c",
+        "ip addr add 198.51.100.0/32 dev lo && mkdir -p /www \
+         && echo 'hello from kube-node-1' > /www/index.html \
+         && busybox httpd -p 198.51.100.0:80 -h /www",
+    ]);
+    term.line("start-shell");
+    term.wait("busybox sh's prompt", Duration::from_secs(20), |s| {
+        let last = s.lines().last().unwrap_or_default().trim_end();
+        last != prompt && last.ends_with('#')
+    });
+    term.line("wget -O- http://198.51.100.0/");
+    term.wait(
+        "the service's page on the router's shell",
+        Duration::from_secs(20),
+        |s| s.lines().any(|l| l.trim_end() == "hello from kube-node-1"),
+    );
+    term.line("exit");
+    term.wait(
+        "the router prompt after the shell",
+        Duration::from_secs(20),
+        |s| s.lines().last().unwrap_or_default().trim_end() == prompt,
+    );
+
     // `exit` on the terminal ends the container (--rm removes it).
     term.line("exit");
     poll(
