@@ -229,3 +229,63 @@ fn split_help(line: &str) -> Option<(String, String)> {
     let (keyword, text) = rest.split_once(' ')?;
     Some((keyword.to_owned(), text.trim().to_owned()))
 }
+
+#[test]
+fn address_family_session_reads_like_vtyshs_maximum_paths_screen_and_do_and_include_work() {
+    let ns = Netns::create("termaf");
+    let dir = tempfile::tempdir().unwrap();
+    let term = start_terminal(&ns, dir.path());
+    term.wait("the first prompt", WAIT, |s| last_line(s) == "router#");
+
+    for (typed, prompt) in [
+        ("configure terminal", "router(config)# "),
+        ("router bgp 64512", "router(config-router)# "),
+        (
+            "neighbor 10.192.0.3 remote-as 64512",
+            "router(config-router)# ",
+        ),
+        (
+            "neighbor 10.192.0.4 remote-as 64512",
+            "router(config-router)# ",
+        ),
+        ("address-family ipv4 unicast", "router(config-router-af)# "),
+        ("maximum-paths ibgp 2", "router(config-router-af)# "),
+        ("exit-address-family", "router(config-router)# "),
+        ("exit", "router(config)# "),
+        ("exit", "router# "),
+    ] {
+        type_line(&term, typed, prompt);
+    }
+    let screen = term.screen();
+    let start = screen
+        .lines()
+        .position(|l| l.trim_end() == "router# configure terminal")
+        .unwrap_or_else(|| panic!("no typed configure terminal on screen:\n{screen}"));
+    let session: Vec<&str> = screen.lines().skip(start).map(str::trim_end).collect();
+    let expected = reference("vtysh_configure_maximum-paths-ibgp-2.txt");
+    let reference_session: Vec<&str> = expected.lines().map(str::trim_end).collect();
+    assert_eq!(session, reference_session, "screen:\n{screen}");
+
+    // `do` runs an enable-mode command from a configuration mode; `| include` filters.
+    type_line(&term, "configure terminal", "router(config)# ");
+    let screen = type_line(
+        &term,
+        "do show running-config | include maximum-paths",
+        "router(config)# ",
+    );
+    let lines: Vec<&str> = screen.lines().collect();
+    let asked = lines
+        .iter()
+        .rposition(|l| l.starts_with("router(config)# do show running-config"))
+        .unwrap();
+    let output: Vec<&str> = lines[asked + 1..lines.len() - 1].to_vec();
+    assert_eq!(output, ["  maximum-paths ibgp 2"], "{screen}");
+    type_line(&term, "end", "router# ");
+
+    // Ctrl-D at the prompt ends the process too.
+    term.keys(&["C-d"]);
+    let screen = term.wait("mini-router to exit on Ctrl-D", WAIT, |s| {
+        s.contains(EXIT_MARK)
+    });
+    assert!(screen.contains(&format!("{EXIT_MARK}0")), "{screen}");
+}
