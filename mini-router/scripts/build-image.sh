@@ -77,7 +77,12 @@ echo "build-image.sh: building a static mini-router for $triple" >&2
 (cd "$workspace" && RUSTFLAGS="$rustflags" cargo build --release -p mini-router --target "$triple")
 binary="$target_dir/$triple/release/mini-router"
 
-is_static() { file -L "$1" 2>/dev/null | grep -Eq 'statically linked|static-pie linked'; }
+# Static (or static-pie): no program interpreter and no NEEDED libraries (readelf: binutils).
+is_static() {
+    [ -f "$1" ] || return 1
+    ! readelf -lW "$1" 2>/dev/null | grep -q 'INTERP' \
+        && ! readelf -dW "$1" 2>/dev/null | grep -q '(NEEDED)'
+}
 
 busybox=""
 for candidate in /bin/busybox /usr/bin/busybox; do

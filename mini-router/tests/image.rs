@@ -38,9 +38,13 @@ fn context() -> &'static Path {
     path
 }
 
+/// No program interpreter and no NEEDED libraries: runs with no libc beside it.
 fn is_static(file: &Path) -> bool {
-    let out = must(Command::new("file").arg("-L").arg(file));
-    out.contains("statically linked") || out.contains("static-pie linked")
+    let headers = must(Command::new("readelf").arg("-lW").arg(file));
+    let dynamic = must(Command::new("readelf").arg("-dW").arg(file));
+    headers.contains("Program Headers")
+        && !headers.contains("INTERP")
+        && !dynamic.contains("(NEEDED)")
 }
 
 #[test]
