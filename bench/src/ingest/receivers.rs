@@ -5,7 +5,7 @@
 //! | receiver | started as | count read from |
 //! |---|---|---|
 //! | ours | `ingest-receiver` (a `bgp::Speaker`) | its `count` request on stdin/stdout |
-//! | mini-router | `mini-router --asn … --listen-range …` | `mini-router -c 'show ip bgp summary json'` |
+//! | mini-router | `mini-router --asn … --listen-range … --daemon` | `mini-router -c 'show ip bgp summary json'` |
 //! | FRR | `bgpd -Z` (RIB only) or `bgpd` + `zebra` (kernel) | `vtysh … show bgp ipv4 unicast summary json`, `pfxRcd` |
 //! | BIRD | `bird -f`, `export none` (RIB only) or a `kernel` protocol | `birdc show protocols all peer`, `Routes: N imported` |
 //! | GoBGP | `gobgpd` (never zebra) | `gobgp neighbor ADDR -j`, `afi_safis[].state.accepted` |
@@ -262,7 +262,9 @@ impl Drop for Ours {
     }
 }
 
-/// `mini-router` in quick-start mode: `--asn ASN --listen-range SENDER/32`.
+/// `mini-router` in quick-start mode: `--asn ASN --remote-as SENDER_AS --listen-range
+/// SENDER/32 --listen ADDR:PORT --socket DIR/mini-router.sock --daemon`, plus `--no-fib` for
+/// the RIB-only variant.
 struct MiniRouter {
     process: DaemonChild,
     setup: Setup,
@@ -276,10 +278,17 @@ impl MiniRouter {
         command
             .arg("--asn")
             .arg(setup.receiver_as.to_string())
+            .arg("--remote-as")
+            .arg(setup.sender_as.to_string())
             .arg("--listen-range")
             .arg(format!("{}/{prefix_len}", setup.sender))
-            .env("HOME", dir)
-            .env("XDG_RUNTIME_DIR", dir)
+            .arg("--listen")
+            .arg(setup.listen.to_string())
+            .arg("--router-id")
+            .arg(setup.router_id().to_string())
+            .arg("--socket")
+            .arg(dir.join("mini-router.sock"))
+            .args(["--daemon", "--hostname", "ingest"])
             .current_dir(dir);
         if !setup.kernel {
             command.arg("--no-fib");
@@ -298,11 +307,12 @@ impl MiniRouter {
     }
 
     fn summary(&self) -> Result<Value> {
-        let mut command = self.setup.command(&self.setup.mini_router_binary);
+        // The control socket is a file: no need to enter the namespace.
+        let mut command = Command::new(&self.setup.mini_router_binary);
         command
+            .arg("--socket")
+            .arg(self.dir.join("mini-router.sock"))
             .args(["-c", "show ip bgp summary json"])
-            .env("HOME", &self.dir)
-            .env("XDG_RUNTIME_DIR", &self.dir)
             .current_dir(&self.dir);
         let out = run_stdout(&mut command)?;
         serde_json::from_str(&out).map_err(|_| parse_err("mini-router summary JSON", &out))
