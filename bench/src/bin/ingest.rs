@@ -313,8 +313,7 @@ fn measure_once(
             .and_then(|stream| Push::start(stream, Arc::clone(workload), bgp_id, kind.name()));
         match attempt {
             Ok(push) => break push,
-            Err(e) if Instant::now() < connect_deadline => {
-                let _ = e;
+            Err(_) if Instant::now() < connect_deadline => {
                 receiver.check_running()?;
                 std::thread::sleep(Duration::from_millis(250));
             }
