@@ -1,6 +1,7 @@
 //! Medians of the runs and the Markdown tables: one row per receiver with the median time,
-//! peak RSS and CPU seconds, and the ratio of ours against that receiver measured in the same
-//! invocation (below 1 means ours is faster or smaller).
+//! peak RSS and CPU seconds, and the ratio of ours (the engine's receiver, else mini-router)
+//! against that receiver measured in the same invocation (below 1 means ours is faster or
+//! smaller).
 
 use std::fmt::Write as _;
 
@@ -103,7 +104,12 @@ pub fn table(title: &str, prefixes: u64, rows: &[Row], kernel: bool) -> String {
         s.push_str("---:|");
     }
     s.push_str("---:|---:|---:|---:|---:|---|\n");
-    let ours = rows.iter().find(|r| r.kind == Kind::Ours);
+    // Ours is the engine's receiver, or mini-router where the engine has no row (the
+    // kernel-install table).
+    let ours = rows
+        .iter()
+        .find(|r| r.kind == Kind::Ours)
+        .or_else(|| rows.iter().find(|r| r.kind == Kind::MiniRouter));
     for row in rows {
         let runs: Vec<String> = row
             .runs
