@@ -2,14 +2,18 @@
 //! address with one passive eBGP peer (the benchmark's sender), nothing else.
 //!
 //! It prints `ready` once listening, then answers on stdin/stdout: a line `count` gets one
-//! line back with the IPv4 unicast prefixes accepted from the peer and the session state
-//! (`1000000 Established`); `quit` (or the end of stdin) shuts the speaker down, `exit`
+//! line back with the prefixes announced minus withdrawn in the UPDATEs the engine has
+//! applied (counted from its `RoutesReceived` events, so asking does not disturb the core
+//! task); `rib` asks the engine (`Speaker::peers`) for the IPv4 unicast prefixes it holds
+//! from the peer and its session state (`1000000 Established`); `quit` (or the end of stdin) shuts the speaker down, `exit`
 //! leaves at once without the shutdown's withdrawals. Events are
 //! drained continuously, as a router that installs best paths would consume them.
 
 use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use bgp::{Event, Family, PeerConfig, RemoteAs, Speaker, SpeakerConfig};
 use clap::Parser;
@@ -87,10 +91,25 @@ async fn run(args: Args) -> Result<(), ReceiverError> {
     peer.hold_time = args.hold_time;
     peer.families = vec![Family::Ipv4Unicast];
     speaker.add_peer(peer).await?;
+    // Prefixes announced minus withdrawn, from the events the engine emits right after it
+    // applied each UPDATE to the RIB: reading it does not interrupt the core task.
+    let applied = Arc::new(AtomicI64::new(0));
+    let counter = Arc::clone(&applied);
     tokio::spawn(async move {
         while let Some(event) = events.recv().await {
-            if let Event::PeerDown { peer, reason } = event {
-                eprintln!("ingest-receiver: session with {peer} down: {reason}");
+            match event {
+                Event::RoutesReceived {
+                    announced,
+                    withdrawn,
+                    ..
+                } => {
+                    let delta = announced as i64 - withdrawn as i64;
+                    counter.fetch_add(delta, Ordering::Relaxed);
+                }
+                Event::PeerDown { peer, reason } => {
+                    eprintln!("ingest-receiver: session with {peer} down: {reason}");
+                }
+                _ => {}
             }
         }
     });
@@ -101,6 +120,11 @@ async fn run(args: Args) -> Result<(), ReceiverError> {
     while let Some(line) = lines.next_line().await? {
         match line.trim() {
             "count" => {
+                let count = applied.load(Ordering::Relaxed).max(0);
+                writeln!(stdout, "{count}")?;
+                stdout.flush()?;
+            }
+            "rib" => {
                 let peers = speaker.peers().await?;
                 let mut count = 0;
                 let mut state = String::from("NoPeer");

@@ -360,6 +360,16 @@ fn measure_once(
         let done = rib_done.is_some() && (kernel_base.is_none() || kernel_done.is_some());
         if done {
             let (peak_rss, cpu_end) = procstat::sample(&pids)?;
+            let confirmed = receiver.confirm()?;
+            if confirmed < workload.prefixes {
+                break Err(IngestError::Session {
+                    name: kind.name().into(),
+                    detail: format!(
+                        "its count said all {} are in, its RIB holds {confirmed}",
+                        workload.prefixes
+                    ),
+                });
+            }
             let rib = rib_done.map_or(0.0, |d| d.as_secs_f64());
             break Ok(Measurement {
                 seconds: kernel_done.map_or(rib, |d| d.as_secs_f64()),

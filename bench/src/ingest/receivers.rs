@@ -4,7 +4,7 @@
 //!
 //! | receiver | started as | count read from |
 //! |---|---|---|
-//! | ours | `ingest-receiver` (a `bgp::Speaker`) | its `count` request on stdin/stdout |
+//! | ours | `ingest-receiver` (a `bgp::Speaker`) | its `count` request on stdin/stdout (from the engine's events; confirmed with `rib` at the end) |
 //! | mini-router | `mini-router --asn … --listen-range … --daemon` | `mini-router -c 'show ip bgp summary json'` |
 //! | FRR | `bgpd -Z` (RIB only) or `bgpd` + `zebra` (kernel) | `vtysh … show bgp ipv4 unicast summary json`, `pfxRcd` |
 //! | BIRD | `bird -f`, `export none` (RIB only) or a `kernel` protocol | `birdc show protocols all peer`, `Routes: N imported` |
@@ -127,6 +127,11 @@ pub trait Receiver {
     fn pids(&self) -> Vec<u32>;
     /// Fails if a process of the receiver has exited.
     fn check_running(&mut self) -> Result<()>;
+    /// After [`Receiver::count`] reached the target: confirms it by another way where the
+    /// count is not read from the RIB itself (ours), with the RIB's own count.
+    fn confirm(&mut self) -> Result<u64> {
+        self.count()
+    }
 }
 
 /// Starts a receiver of `kind` in `dir` (its configuration, sockets and logs go there).
@@ -248,6 +253,18 @@ impl Receiver for Ours {
 
     fn check_running(&mut self) -> Result<()> {
         self.process.check_running()
+    }
+
+    fn confirm(&mut self) -> Result<u64> {
+        self.stdin
+            .write_all(b"rib\n")
+            .and_then(|()| self.stdin.flush())
+            .map_err(io_err("ask ingest-receiver for its RIB count"))?;
+        let line = self.line(QUERY_TIMEOUT)?;
+        line.split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| parse_err("the RIB count of ingest-receiver", &line))
     }
 }
 
