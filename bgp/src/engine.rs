@@ -110,6 +110,9 @@ struct Core {
     changes: Vec<BestChange>,
     /// Bumped for every Loc-RIB change (FRR's "BGP table version").
     table_version: u64,
+    /// RIB sizes as last measured (a walk of the whole table), reused for a second so a
+    /// polled `show ip bgp summary` does not walk a full table between UPDATEs.
+    stats: Option<(Instant, crate::rib::RibStats)>,
 }
 
 /// Binds the listeners and spawns the core task; returns the event stream.
@@ -151,6 +154,7 @@ pub(crate) async fn spawn(
         from_peers: from_peers_tx,
         changes: Vec::new(),
         table_version: 0,
+        stats: None,
         config,
     };
     tokio::spawn(core.run(requests, from_peers_rx, inbound_rx));
@@ -164,6 +168,28 @@ fn decision_config(config: &SpeakerConfig) -> DecisionConfig {
         max_paths_ibgp: config.max_paths_ibgp,
         ..DecisionConfig::new(config.router_id, config.local_as)
     }
+}
+
+/// The last change of each prefix, in order: a batch may change a prefix twice (withdrawn
+/// and announced in one UPDATE), and only its final selection may be advertised.
+fn latest_per_prefix(changes: &[BestChange]) -> std::borrow::Cow<'_, [BestChange]> {
+    let mut seen = hashbrown::HashSet::with_capacity(changes.len());
+    let mut duplicated = false;
+    for change in changes.iter().rev() {
+        duplicated |= !seen.insert(change.prefix);
+    }
+    if !duplicated {
+        return std::borrow::Cow::Borrowed(changes);
+    }
+    seen.clear();
+    let mut latest: Vec<BestChange> = changes
+        .iter()
+        .rev()
+        .filter(|c| seen.insert(c.prefix))
+        .cloned()
+        .collect();
+    latest.reverse();
+    std::borrow::Cow::Owned(latest)
 }
 
 /// Logs what the RIB refused (loops) or could not do; the session goes on.
@@ -316,7 +342,7 @@ impl Core {
                     local_as: self.config.local_as,
                     router_id: self.config.router_id,
                     table_version: self.table_version,
-                    rib: self.rib.stats(),
+                    rib: self.rib_stats(),
                     peers: self.peers.len(),
                 });
             }
@@ -667,7 +693,11 @@ impl Core {
             .insert(prefix, LocalRoute { prefix, ..route });
         // A change of only the peer list does not change the Loc-RIB: re-advertise anyway.
         if replaced.is_some() && self.changes.is_empty() {
-            self.advertise(&[prefix]);
+            let current = BestChange {
+                prefix,
+                best: self.rib.best(prefix),
+            };
+            self.advertise(&[current]);
         }
         self.publish_changes().await;
         Ok(())
@@ -694,17 +724,20 @@ impl Core {
         }
         let changes = std::mem::take(&mut self.changes);
         self.table_version += changes.len() as u64;
-        let prefixes: Vec<IpNet> = changes.iter().map(|c| c.prefix).collect();
-        self.advertise(&prefixes);
+        self.advertise(&changes);
         self.emit(Event::BestPathChanged(changes)).await;
     }
 
     /// Advertises the current best path (or a withdrawal) of each prefix to every
     /// Established peer.
-    fn advertise(&mut self, prefixes: &[IpNet]) {
+    fn advertise(&mut self, changes: &[BestChange]) {
+        if self.peers.values().all(|p| p.session.is_none()) {
+            return;
+        }
+        let changes = latest_per_prefix(changes);
         let peers: Vec<IpAddr> = self.peers.keys().copied().collect();
         for address in peers {
-            self.advertise_to(address, prefixes.iter().copied(), None);
+            self.advertise_to(address, &changes, None);
         }
     }
 
@@ -715,8 +748,8 @@ impl Core {
             None => Family::ALL.to_vec(),
         };
         for f in families {
-            let prefixes: Vec<IpNet> = self.rib.iter_sorted(f).map(|(prefix, _)| prefix).collect();
-            self.advertise_to(peer, prefixes.into_iter(), Some(f));
+            let table: Vec<BestChange> = self.rib.selected(f).collect();
+            self.advertise_to(peer, &table, Some(f));
             if let Some(session) = self.peers.get(&peer).and_then(|e| e.session.as_ref()) {
                 if session.negotiated.families.contains(&f) {
                     let mut out = BytesMut::new();
@@ -727,25 +760,27 @@ impl Core {
         }
     }
 
-    /// Encodes and sends what `peer` must hear about `prefixes`: an announcement of each
-    /// exportable best path, grouped by attributes, and a withdrawal of the rest.
-    fn advertise_to(
-        &mut self,
-        peer: IpAddr,
-        prefixes: impl Iterator<Item = IpNet>,
-        only: Option<Family>,
-    ) {
+    /// Encodes and sends what `peer` must hear about the new selections in `changes`: an
+    /// announcement of each exportable best path, grouped by attributes, and a withdrawal of
+    /// what it had from us and must no longer have.
+    fn advertise_to(&mut self, peer: IpAddr, changes: &[BestChange], only: Option<Family>) {
         let Some(entry) = self.peers.get_mut(&peer) else {
             return;
         };
         let Some(session) = entry.session.as_mut() else {
             return;
         };
+        // A speaker that originates nothing and re-advertises nothing has nothing to say.
+        if !self.config.readvertise && self.local_routes.is_empty() && session.advertised.is_empty()
+        {
+            return;
+        }
         let mut delta: i64 = 0;
         let families = &session.negotiated.families;
         let mut groups: HashMap<*const crate::rib::SharedAttributes, ExportGroup> = HashMap::new();
         let mut withdrawals: Vec<IpNet> = Vec::new();
-        for prefix in prefixes {
+        for change in changes {
+            let prefix = change.prefix;
             let family = match prefix {
                 IpNet::V4(_) => Family::Ipv4Unicast,
                 IpNet::V6(_) => Family::Ipv6Unicast,
@@ -753,10 +788,9 @@ impl Core {
             if !families.contains(&family) || only.is_some_and(|f| f != family) {
                 continue;
             }
-            let best = self.rib.best(prefix);
-            let exported = best.as_ref().and_then(|best| {
-                let local = self.local_routes.get(&prefix);
+            let exported = change.best.as_ref().and_then(|best| {
                 let source = if best.peer == PeerId::LOCAL {
+                    let local = self.local_routes.get(&prefix);
                     if local.is_some_and(|l| l.peers.as_ref().is_some_and(|p| !p.contains(&peer))) {
                         return None;
                     }
@@ -886,6 +920,17 @@ impl Core {
         let _ = self.events.send(event).await;
     }
 
+    fn rib_stats(&mut self) -> crate::rib::RibStats {
+        match self.stats {
+            Some((at, stats)) if at.elapsed() < Duration::from_secs(1) => stats,
+            _ => {
+                let stats = self.rib.stats();
+                self.stats = Some((Instant::now(), stats));
+                stats
+            }
+        }
+    }
+
     fn peer_summaries(&self) -> Vec<PeerSummary> {
         let now = Instant::now();
         let mut peers: Vec<PeerSummary> = self
@@ -969,5 +1014,35 @@ impl Core {
             drop(handle.tx);
             let _ = tokio::time::timeout(Duration::from_secs(3), handle.task).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rib::Selected;
+
+    fn change(prefix: &str, best: Option<Selected>) -> BestChange {
+        BestChange {
+            prefix: prefix.parse().unwrap_or_else(|_| IpNet::default()),
+            best,
+        }
+    }
+
+    #[test]
+    fn only_the_last_change_of_a_prefix_is_advertised() {
+        let unique = [change("10.0.0.0/24", None), change("10.0.1.0/24", None)];
+        assert!(matches!(
+            latest_per_prefix(&unique),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        let twice = [
+            change("10.0.0.0/24", None),
+            change("10.0.1.0/24", None),
+            change("10.0.0.0/24", None),
+        ];
+        let latest = latest_per_prefix(&twice);
+        let prefixes: Vec<String> = latest.iter().map(|c| c.prefix.to_string()).collect();
+        assert_eq!(prefixes, ["10.0.1.0/24", "10.0.0.0/24"]);
     }
 }

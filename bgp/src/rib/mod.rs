@@ -1042,6 +1042,26 @@ impl Rib {
         }
     }
 
+    /// The current selection of every prefix of a family, in table order (unsorted): what
+    /// a peer must be sent when its session starts. O(n), no per-prefix allocation but the
+    /// selection itself.
+    pub fn selected(&self, family: Family) -> Box<dyn Iterator<Item = BestChange> + '_> {
+        match family {
+            Family::Ipv4Unicast => Box::new(self.v4.entries().iter().filter_map(|e| {
+                current(e).map(|best| BestChange {
+                    prefix: e.prefix.into(),
+                    best: Some(best),
+                })
+            })),
+            Family::Ipv6Unicast => Box::new(self.v6.entries().iter().filter_map(|e| {
+                current(e).map(|best| BestChange {
+                    prefix: e.prefix.into(),
+                    best: Some(best),
+                })
+            })),
+        }
+    }
+
     /// All paths of `prefix`: the best first, then the other multipath members, then the
     /// rest, each group newest first.
     pub fn paths(&self, prefix: IpNet) -> Vec<PathView> {
