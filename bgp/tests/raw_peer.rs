@@ -73,6 +73,35 @@ impl Target {
         }
     }
 
+    /// A speaker whose peer (the raw side) is active: it connects to the listener returned,
+    /// bound on the client address before the speaker starts.
+    async fn start_active() -> (Target, tokio::net::TcpListener) {
+        let endpoint = Endpoint::allocate().unwrap();
+        let client = Endpoint::allocate().unwrap();
+        let listener = tokio::net::TcpListener::bind((client.ip(), client.port))
+            .await
+            .unwrap();
+        let config = SpeakerConfig {
+            local_as: OUR_AS,
+            router_id: endpoint.address.addr(),
+            listen: vec![SocketAddr::new(endpoint.ip(), endpoint.port)],
+            ..SpeakerConfig::default()
+        };
+        let (speaker, events) = Speaker::start(config).await.unwrap();
+        let mut peer = PeerConfig::new(client.ip(), RemoteAs::Asn(PEER_AS));
+        peer.port = client.port;
+        peer.hold_time = 90;
+        speaker.add_peer(peer).await.unwrap();
+        let target = Target {
+            peer_as: PEER_AS,
+            speaker,
+            events,
+            endpoint,
+            client,
+        };
+        (target, listener)
+    }
+
     async fn wait_for(&mut self, what: &str, pred: impl FnMut(&Event) -> bool) -> Event {
         interop::ours::next_event(&mut self.events, WAIT, what, pred).await
     }
@@ -146,17 +175,7 @@ impl Raw {
     async fn establish_with(target: &Target, hold_time: u16, four_octet_as: bool) -> Raw {
         let mut raw = Raw::connect(target).await;
         raw.encode = EncodeOptions { four_octet_as };
-        let mut open = Open {
-            version: 4,
-            my_as: target.peer_as as u16,
-            hold_time,
-            bgp_id: Ipv4Addr::new(192, 0, 2, 99),
-            capabilities: vec![
-                Capability::Multiprotocol(Family::Ipv4Unicast.afi_safi()),
-                Capability::Multiprotocol(Family::Ipv6Unicast.afi_safi()),
-                Capability::FourOctetAs(target.peer_as),
-            ],
-        };
+        let mut open = raw_open(target, hold_time, Ipv4Addr::new(192, 0, 2, 99));
         if !four_octet_as {
             open.capabilities
                 .retain(|c| !matches!(c, Capability::FourOctetAs(_)));
@@ -207,6 +226,21 @@ impl Raw {
                 _ => continue,
             }
         }
+    }
+}
+
+/// The raw peer's OPEN: IPv4 and IPv6 unicast, 4-octet AS.
+fn raw_open(target: &Target, hold_time: u16, bgp_id: Ipv4Addr) -> Open {
+    Open {
+        version: 4,
+        my_as: target.peer_as as u16,
+        hold_time,
+        bgp_id,
+        capabilities: vec![
+            Capability::Multiprotocol(Family::Ipv4Unicast.afi_safi()),
+            Capability::Multiprotocol(Family::Ipv6Unicast.afi_safi()),
+            Capability::FourOctetAs(target.peer_as),
+        ],
     }
 }
 
@@ -420,4 +454,57 @@ async fn no_withdrawal_is_sent_for_a_route_never_announced() {
         withdrawals.is_empty(),
         "withdrawals echoed: {withdrawals:?}"
     );
+}
+
+/// RFC 4271 §6.8, both ways: while the speaker's own connection waits in OpenSent, the peer
+/// connects too; the connection opened by the side with the higher BGP identifier survives
+/// and the other is closed with Cease/7 (Connection Collision Resolution).
+#[tokio::test]
+async fn connection_collision_keeps_the_connection_of_the_higher_bgp_identifier() {
+    for (raw_id, peer_connection_wins) in [
+        (Ipv4Addr::new(255, 255, 255, 254), true),
+        (Ipv4Addr::new(1, 1, 1, 1), false),
+    ] {
+        let (mut target, listener) = Target::start_active().await;
+        let (stream, _) = timeout(WAIT, listener.accept()).await.unwrap().unwrap();
+        let mut ours = Raw {
+            stream,
+            input: BytesMut::new(),
+            encode: EncodeOptions::default(),
+        };
+        assert!(
+            matches!(ours.recv().await, Some(Message::Open(_))),
+            "speaker in OpenSent"
+        );
+        let mut theirs = Raw::connect(&target).await;
+        theirs
+            .send(&Message::Open(raw_open(&target, 90, raw_id)))
+            .await;
+        assert!(matches!(theirs.recv().await, Some(Message::Open(_))));
+        let (survivor, mut loser) = if peer_connection_wins {
+            (theirs, ours)
+        } else {
+            (ours, theirs)
+        };
+        let n = loser
+            .notification()
+            .await
+            .expect("Cease on the losing connection");
+        assert_eq!((n.code, n.subcode), (6, 7), "raw id {raw_id}");
+        let mut survivor = survivor;
+        if !peer_connection_wins {
+            survivor
+                .send(&Message::Open(raw_open(&target, 90, raw_id)))
+                .await;
+        }
+        assert!(matches!(survivor.recv().await, Some(Message::Keepalive)));
+        survivor.send(&Message::Keepalive).await;
+        let client = target.client.ip();
+        target
+            .wait_for(
+                "Established on the surviving connection",
+                |e| matches!(e, Event::PeerUp { peer, .. } if *peer == client),
+            )
+            .await;
+    }
 }
