@@ -275,19 +275,11 @@ fn attributes(spec: &PeerSpec, route: &Route) -> String {
         let _ = write!(s, " local-preference {pref}");
     }
     if !route.communities.is_empty() {
-        let list: Vec<String> = route
-            .communities
-            .iter()
-            .map(|(a, v)| format!("{a}:{v}"))
-            .collect();
+        let list = route.community_words();
         let _ = write!(s, " community [{}]", list.join(" "));
     }
     if !route.large_communities.is_empty() {
-        let list: Vec<String> = route
-            .large_communities
-            .iter()
-            .map(|(g, a, b)| format!("{g}:{a}:{b}"))
-            .collect();
+        let list = route.large_community_words();
         let _ = write!(s, " large-community [{}]", list.join(" "));
     }
     if !route.as_path_prepend.is_empty() {

@@ -125,19 +125,11 @@ impl GoBgp {
             args.extend(["local-pref".into(), pref.to_string()]);
         }
         if !route.communities.is_empty() {
-            let list: Vec<String> = route
-                .communities
-                .iter()
-                .map(|(a, v)| format!("{a}:{v}"))
-                .collect();
+            let list = route.community_words();
             args.extend(["community".into(), list.join(",")]);
         }
         if !route.large_communities.is_empty() {
-            let list: Vec<String> = route
-                .large_communities
-                .iter()
-                .map(|(g, a, b)| format!("{g}:{a}:{b}"))
-                .collect();
+            let list = route.large_community_words();
             args.extend(["large-community".into(), list.join(",")]);
         }
         if !route.as_path_prepend.is_empty() {

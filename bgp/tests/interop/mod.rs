@@ -322,6 +322,22 @@ impl Route {
         self
     }
 
+    /// The standard communities as `ASN:VALUE` words, in order.
+    pub fn community_words(&self) -> Vec<String> {
+        self.communities
+            .iter()
+            .map(|(a, v)| format!("{a}:{v}"))
+            .collect()
+    }
+
+    /// The large communities as `GLOBAL:DATA1:DATA2` words, in order.
+    pub fn large_community_words(&self) -> Vec<String> {
+        self.large_communities
+            .iter()
+            .map(|(g, a, b)| format!("{g}:{a}:{b}"))
+            .collect()
+    }
+
     /// Sets the NEXT_HOP.
     pub fn next_hop(mut self, next_hop: &str) -> Route {
         self.next_hop = Some(
