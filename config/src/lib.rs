@@ -1,4 +1,14 @@
-//! The MetalLB configuration API (`metallb.io` CRDs and the legacy `config` ConfigMap).
+//! The MetalLB configuration API: the `metallb.io` custom resources, the legacy `config`
+//! ConfigMap of MetalLB's first releases, and their normalization into one validated
+//! [`Config`] that the controller and the speaker act on.
 //!
-//! Not implemented yet: this crate is filled by the controller/speaker issues. It holds no
-//! types today so that nothing can depend on a schema that does not validate anything.
+//! Pure: no Kubernetes client here. The binaries read the objects and hand them in.
+
+pub mod model;
+pub mod selector;
+
+pub use model::{
+    BfdProfile, BgpAdvertisement, Community, Config, L2Advertisement, Peer, PeerAsn, Pool,
+    SecretRef, ServiceAllocation,
+};
+pub use selector::{Requirement, Selector, any_matches};
