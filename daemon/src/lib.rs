@@ -8,6 +8,7 @@
 //! - [`http`]: the HTTP endpoint with `/metrics`, `/healthz` and `/readyz`;
 //! - [`k8s_metrics`]: MetalLB's `metallb_k8s_client_*` metrics.
 
+pub mod args;
 pub mod client;
 pub mod http;
 pub mod k8s_metrics;

@@ -14,6 +14,7 @@
 //! context. Structured values go in through [`json`]. Events of libraries that use the `log`
 //! crate are bridged in, as MetalLB bridges klog.
 
+pub mod capture;
 mod fields;
 mod layer;
 mod level;

@@ -1,75 +1,17 @@
 //! Events through the whole layer into a buffer, parsed back as JSON.
 
 use std::io;
-use std::sync::{Arc, Mutex, PoisonError};
 
-use jiff::Timestamp;
 use serde_json::{Value, json as j};
-use tracing_subscriber::Layer;
-use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::layer::SubscriberExt;
 
-use super::{JsonLayer, LogLevel, json};
-
-/// An in-memory stdout.
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-struct BufferWriter(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for BufferWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Buffer {
-    type Writer = BufferWriter;
-    fn make_writer(&'a self) -> BufferWriter {
-        BufferWriter(self.0.clone())
-    }
-}
-
-impl Buffer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
-    }
-}
-
-fn fixed_time() -> Timestamp {
-    Timestamp::from_second(1_796_407_200).unwrap_or(Timestamp::UNIX_EPOCH)
-}
-
-/// Runs `f` with the JSON layer at `level` as the current subscriber; returns the raw output.
-fn capture(level: LogLevel, f: impl FnOnce()) -> String {
-    let buffer = Buffer::default();
-    let layer = JsonLayer::new(buffer.clone())
-        .with_clock(fixed_time)
-        .with_filter(level.filter());
-    let subscriber = tracing_subscriber::registry().with(layer);
-    tracing::subscriber::with_default(subscriber, f);
-    buffer.text()
-}
-
-fn lines(output: &str) -> Vec<Value> {
-    output
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
-        .collect()
-}
+use super::capture::{capture, capture_text};
+use super::{LogLevel, json};
 
 #[test]
 fn events_are_metallb_json_lines_with_sorted_keys() {
     let ips = ["198.51.100.0"];
     let (first, second) = (line!() + 2, line!() + 8);
-    let out = capture(LogLevel::Info, || {
+    let out = capture_text(LogLevel::Info, || {
         tracing::info!(
             event = "ipAllocated",
             ip = json(&ips).as_field(),
@@ -97,7 +39,7 @@ fn field_values_keep_their_json_types() {
     #[derive(Debug)]
     struct Peer;
     let err = io::Error::new(io::ErrorKind::ConnectionRefused, "connection refused");
-    let out = capture(LogLevel::Info, || {
+    let got = capture(LogLevel::Info, || {
         tracing::info!(
             event = "sessionUp",
             localASN = 64512u32,
@@ -112,8 +54,7 @@ fn field_values_keep_their_json_types() {
             "BGP session established"
         );
     });
-    let got = lines(&out);
-    assert_eq!(got.len(), 1, "{out}");
+    assert_eq!(got.len(), 1, "{got:?}");
     let line = &got[0];
     assert_eq!(line["localASN"], j!(64512));
     assert_eq!(line["peerASN"], j!(64513));
@@ -129,7 +70,7 @@ fn field_values_keep_their_json_types() {
 
 #[test]
 fn span_fields_are_context_and_the_event_overrides_them() {
-    let out = capture(LogLevel::Info, || {
+    let got = capture(LogLevel::Info, || {
         let outer = tracing::info_span!("reconcile", service = "default/nginx", op = "outer");
         let _o = outer.enter();
         let inner =
@@ -139,8 +80,7 @@ fn span_fields_are_context_and_the_event_overrides_them() {
         tracing::info!(event = "ipAllocated", "done");
         tracing::info!(service = "other/svc", "overridden");
     });
-    let got = lines(&out);
-    assert_eq!(got.len(), 2, "{out}");
+    assert_eq!(got.len(), 2, "{got:?}");
     assert_eq!(got[0]["service"], j!("default/nginx"));
     assert_eq!(got[0]["op"], j!("allocateIP"));
     assert_eq!(got[0]["pool"], j!("default"));
@@ -158,7 +98,7 @@ fn level_filter_drops_what_metallb_drops() {
         tracing::error!("e");
     };
     let msgs = |level| -> Vec<Value> {
-        lines(&capture(level, emit))
+        capture(level, emit)
             .iter()
             .map(|l| l["msg"].clone())
             .collect()
@@ -166,7 +106,7 @@ fn level_filter_drops_what_metallb_drops() {
     assert_eq!(msgs(LogLevel::Info), [j!("i"), j!("w"), j!("e")]);
     assert_eq!(msgs(LogLevel::Error), [j!("e")]);
     assert_eq!(msgs(LogLevel::None), Vec::<Value>::new());
-    let all = lines(&capture(LogLevel::All, emit));
+    let all = capture(LogLevel::All, emit);
     assert_eq!(all.len(), 5);
     assert_eq!(
         all[0]["level"],
@@ -177,7 +117,7 @@ fn level_filter_drops_what_metallb_drops() {
 
 #[test]
 fn log_crate_records_get_their_own_caller_and_no_log_fields() {
-    let out = capture(LogLevel::Info, || {
+    let got = capture(LogLevel::Info, || {
         let record = log::Record::builder()
             .args(format_args!("handshake done"))
             .level(log::Level::Info)
@@ -191,7 +131,7 @@ fn log_crate_records_get_their_own_caller_and_no_log_fields() {
         }
     });
     assert_eq!(
-        lines(&out),
+        got,
         [j!({
             "caller": "hs.rs:77",
             "level": "info",
