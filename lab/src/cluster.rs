@@ -23,8 +23,10 @@ use crate::pki::{Identity, Pki, PkiError};
 use crate::ports::{self, NoFreePort};
 use crate::process::{Process, SpawnError};
 
-/// The Service ClusterIP range, as in a kubeadm cluster and the seed (`10.96.0.29`).
-pub const SERVICE_CIDR: &str = "10.96.0.0/12";
+/// The Service ClusterIP ranges: IPv4 as in a kubeadm cluster and the seed (`10.96.0.29`),
+/// first so Services are IPv4 unless they ask otherwise, and an IPv6 range so dual-stack
+/// Services (`ipFamilyPolicy: PreferDualStack`/`RequireDualStack`) get both families.
+pub const SERVICE_CIDR: &str = "10.96.0.0/12,fd00:10:96::/112";
 
 /// The controllers kube-controller-manager runs: what Deployments, Services and namespaces
 /// need, nothing that expects a cloud or real kubelets.
