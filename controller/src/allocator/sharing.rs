@@ -180,6 +180,18 @@ impl Usage {
             .map(|h| h.services.iter().cloned().collect())
             .unwrap_or_default()
     }
+
+    /// Whether the sharing-key index lists exactly the held addresses with a sharing key.
+    #[cfg(test)]
+    pub(super) fn sharing_index_is_exact(&self) -> bool {
+        let mut want: HashMap<String, BTreeSet<IpAddr>> = HashMap::new();
+        for (ip, h) in &self.by_ip {
+            if !h.key.sharing.is_empty() {
+                want.entry(h.key.sharing.clone()).or_default().insert(*ip);
+            }
+        }
+        want == self.by_sharing_key
+    }
 }
 
 /// Drops `ip` from the index of sharing key `sharing`.

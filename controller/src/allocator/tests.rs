@@ -1422,6 +1422,7 @@ mod properties {
             prop_assert_eq!(a.usage.holders(*addr), want);
         }
         prop_assert_eq!(a.usage.held().count(), holders.len(), "the usage index holds stale addresses");
+        prop_assert!(a.usage.sharing_index_is_exact(), "the sharing-key index is stale");
         // Counters: distinct addresses per family held by each pool's allocations.
         for name in a.pools.keys() {
             let mine: BTreeSet<IpAddr> = a
