@@ -4,8 +4,8 @@
 //!
 //! Run: `cargo bench -p ferrolb-bench --bench allocator`.
 
-// criterion_group! defines an undocumented public function.
-#![allow(missing_docs)]
+// criterion_group! defines an undocumented public function; the one `expect` parses a literal.
+#![allow(missing_docs, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::hint::black_box;

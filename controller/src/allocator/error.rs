@@ -7,9 +7,9 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use super::ServiceKey;
 use super::family::ServiceFamily;
 use super::sharing::Port;
-use super::ServiceKey;
 
 /// An allocation the allocator refused; nothing was changed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -20,7 +20,11 @@ pub enum IpFamily {
 impl IpFamily {
     /// The family of `ip`.
     pub fn of(ip: IpAddr) -> Self {
-        if ip.is_ipv6() { IpFamily::V6 } else { IpFamily::V4 }
+        if ip.is_ipv6() {
+            IpFamily::V6
+        } else {
+            IpFamily::V4
+        }
     }
 
     /// The other family.
@@ -178,7 +182,11 @@ mod tests {
         use ServiceFamily::*;
         let v4 = Some("1.2.3.4".parse().unwrap());
         let v6 = Some("1000::1".parse().unwrap());
-        let c = |v4, v6| Candidates { pool: "p".into(), v4, v6 };
+        let c = |v4, v6| Candidates {
+            pool: "p".into(),
+            v4,
+            v6,
+        };
         let cases = [
             (c(v4, v6), V4, SingleStack, Some(vec![v4])),
             (c(v4, v6), V6, PreferDualStack, Some(vec![v6])),

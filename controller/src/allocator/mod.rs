@@ -48,6 +48,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::net::IpAddr;
 
+use ipnet::IpNet;
 use lb_config::{Pool, ServiceAllocation};
 
 pub use error::AllocError;
@@ -110,6 +111,33 @@ struct Allocation {
     ips: Vec<IpAddr>,
     ports: Vec<Port>,
     key: AllocationKey,
+}
+
+/// A Service looking for addresses: what the sharing check needs about it.
+#[derive(Debug)]
+struct Seeker<'a> {
+    key: &'a ServiceKey,
+    ports: &'a [Port],
+    akey: AllocationKey,
+}
+
+impl<'a> Seeker<'a> {
+    /// `allow-shared-ip` `None` and empty both mean no sharing.
+    fn new(
+        key: &'a ServiceKey,
+        ports: &'a [Port],
+        sharing_key: Option<&str>,
+        backend_key: &str,
+    ) -> Self {
+        Seeker {
+            key,
+            ports,
+            akey: AllocationKey {
+                sharing: sharing_key.unwrap_or_default().to_string(),
+                backend: backend_key.to_string(),
+            },
+        }
+    }
 }
 
 /// What a change of pools did to existing allocations.
@@ -231,11 +259,11 @@ impl Allocator {
 
     /// Gives `ips` to the Service `key` (MetalLB's `Assign`): a requested address, or the
     /// address a Service already shows in its status. Refused when the addresses are not all
-    /// usable addresses of one pool, the pool does not serve the Service, there are more than
-    /// one per family, or another Service holds one of them and sharing is not allowed. On
-    /// success any previous allocation of the Service is replaced; assigning what it already
-    /// holds changes nothing. `sharing_key` is the `allow-shared-ip` annotation (empty or
-    /// `None`: no sharing), `backend_key` comes from [`backend_key`].
+    /// usable addresses of one pool (an empty list included), the pool does not serve the
+    /// Service, there are more than one per family, or another Service holds one of them and
+    /// sharing is not allowed. On success any previous allocation of the Service is replaced;
+    /// assigning what it already holds changes nothing. `sharing_key` is the `allow-shared-ip`
+    /// annotation (empty or `None`: no sharing), `backend_key` comes from [`backend_key`].
     pub fn assign(
         &mut self,
         key: &ServiceKey,
@@ -245,15 +273,21 @@ impl Allocator {
         sharing_key: Option<&str>,
         backend_key: &str,
     ) -> Result<(), AllocError> {
+        self.assign_for(&Seeker::new(key, ports, sharing_key, backend_key), svc, ips)
+    }
+
+    /// [`Allocator::assign`] for `who`.
+    fn assign_for(
+        &mut self,
+        who: &Seeker<'_>,
+        svc: &ServiceInfo,
+        ips: &[IpAddr],
+    ) -> Result<(), AllocError> {
         let ips: Vec<IpAddr> = ips.iter().map(IpAddr::to_canonical).collect();
         let Some(pool) = pool_for(&self.pools, &ips).map(str::to_string) else {
             return Err(AllocError::NotAllowedInConfig { ips });
         };
-        if !self
-            .pools
-            .get(&pool)
-            .is_some_and(|p| serves(&p.pool, svc))
-        {
+        if !self.pools.get(&pool).is_some_and(|p| serves(&p.pool, svc)) {
             return Err(AllocError::PoolNotCompatible { pool });
         }
         if ips.len() > 2 {
@@ -264,17 +298,16 @@ impl Allocator {
                 return Err(AllocError::SameFamily { first, second });
             }
         }
-        let akey = allocation_key(sharing_key, backend_key);
         for ip in &ips {
-            self.usage.check(key, *ip, ports, &akey)?;
+            self.usage.check(who.key, *ip, who.ports, &who.akey)?;
         }
         self.record(
-            key,
+            who.key,
             Allocation {
                 pool,
                 ips,
-                ports: ports.to_vec(),
-                key: akey,
+                ports: who.ports.to_vec(),
+                key: who.akey.clone(),
             },
         );
         Ok(())
@@ -333,13 +366,13 @@ impl Allocator {
         sharing_key: Option<&str>,
         backend_key: &str,
     ) -> Result<Vec<IpAddr>, AllocError> {
+        let who = Seeker::new(key, ports, sharing_key, backend_key);
         if let Some(ips) = self.allocated.get(key).map(|a| a.ips.clone()) {
-            self.assign(key, svc, &ips, ports, sharing_key, backend_key)?;
+            self.assign_for(&who, svc, &ips)?;
             return Ok(ips);
         }
-        let akey = allocation_key(sharing_key, backend_key);
         let pinned = self.pinned_pools(svc);
-        if let Ok(ips) = self.allocate_from_pools(&pinned, key, svc, family, ports, &akey) {
+        if let Ok(ips) = self.allocate_from_pools(&pinned, &who, svc, family) {
             return Ok(ips);
         }
         let general: Vec<String> = self
@@ -348,27 +381,23 @@ impl Allocator {
             .filter(|(_, p)| p.pool.auto_assign && p.pool.service_allocation.is_none())
             .map(|(name, _)| name.clone())
             .collect();
-        self.allocate_from_pools(&general, key, svc, family, ports, &akey)
-            .map_err(|_| AllocError::NoAvailableIps)
+        self.allocate_from_pools(&general, &who, svc, family)
     }
 
-    /// Takes addresses from the best of `pools` (MetalLB's `allocateFromPools`).
+    /// Takes addresses from the best of `pools` (MetalLB's `allocateFromPools`); every
+    /// failure reads "no available IPs".
     fn allocate_from_pools(
         &mut self,
         pools: &[String],
-        key: &ServiceKey,
+        who: &Seeker<'_>,
         svc: &ServiceInfo,
         family: ServiceFamily,
-        ports: &[Port],
-        akey: &AllocationKey,
     ) -> Result<Vec<IpAddr>, AllocError> {
-        let cands = self
-            .best_pool(pools, key, svc, family, ports, akey)
+        let ips = self
+            .best_pool(pools, who, svc, family)
+            .and_then(|cands| cands.select(family, svc.family_policy).ok())
             .ok_or(AllocError::NoAvailableIps)?;
-        let ips = cands
-            .select(family, svc.family_policy)
-            .map_err(|_| AllocError::NoAvailableIps)?;
-        self.assign(key, svc, &ips, ports, Some(&akey.sharing), &akey.backend)
+        self.assign_for(who, svc, &ips)
             .map_err(|_| AllocError::NoAvailableIps)?;
         Ok(ips)
     }
@@ -380,21 +409,19 @@ impl Allocator {
     fn best_pool(
         &self,
         pools: &[String],
-        key: &ServiceKey,
+        who: &Seeker<'_>,
         svc: &ServiceInfo,
         family: ServiceFamily,
-        ports: &[Port],
-        akey: &AllocationKey,
     ) -> Option<Candidates> {
         let primary = svc.primary_family;
-        let prefer_dual =
-            svc.family_policy == FamilyPolicy::PreferDualStack && family == ServiceFamily::DualStack;
+        let prefer_dual = svc.family_policy == FamilyPolicy::PreferDualStack
+            && family == ServiceFamily::DualStack;
         let (mut with_primary, mut with_secondary) = (None, None);
         for name in pools {
             let Some(pool) = self.pools.get(name) else {
                 continue;
             };
-            let Some(cands) = self.free_addresses(pool, name, key, ports, akey) else {
+            let Some(cands) = self.free_addresses(pool, name, who) else {
                 continue;
             };
             if cands.for_service(family).is_some() {
@@ -417,17 +444,10 @@ impl Allocator {
         with_primary.or(with_secondary)
     }
 
-    /// The lowest address of each family the Service could take in `pool` (MetalLB's
+    /// The lowest address of each family `who` could take in `pool` (MetalLB's
     /// `getFreeIPsFromPool`): for each family, from the first of the pool's CIDRs (in listed
     /// order) that has one. `None` when the pool has neither.
-    fn free_addresses(
-        &self,
-        pool: &PoolState,
-        name: &str,
-        key: &ServiceKey,
-        ports: &[Port],
-        akey: &AllocationKey,
-    ) -> Option<Candidates> {
+    fn free_addresses(&self, pool: &PoolState, name: &str, who: &Seeker<'_>) -> Option<Candidates> {
         let mut cands = Candidates {
             pool: name.to_string(),
             v4: None,
@@ -435,17 +455,17 @@ impl Allocator {
         };
         for (index, net) in pool.cidrs().enumerate() {
             let slot = match net {
-                ipnet::IpNet::V4(_) => &mut cands.v4,
-                ipnet::IpNet::V6(_) => &mut cands.v6,
+                IpNet::V4(_) => &mut cands.v4,
+                IpNet::V6(_) => &mut cands.v6,
             };
             if slot.is_none() {
-                *slot = self.first_usable(pool, index, &net, key, ports, akey);
+                *slot = self.first_usable(pool, index, &net, who);
             }
         }
         (cands.v4.is_some() || cands.v6.is_some()).then_some(cands)
     }
 
-    /// The lowest address of the pool's `index`-th CIDR `net` the Service may take (MetalLB's
+    /// The lowest address of the pool's `index`-th CIDR `net` that `who` may take (MetalLB's
     /// `getIPFromCIDR`, which walks the CIDR and stops at the first address passing the
     /// sharing check). Only three kinds of address can pass: free ones, ones shared under the
     /// Service's own sharing key, and ones the Service alone holds; the lowest of each is
@@ -454,24 +474,23 @@ impl Allocator {
         &self,
         pool: &PoolState,
         index: usize,
-        net: &ipnet::IpNet,
-        key: &ServiceKey,
-        ports: &[Port],
-        akey: &AllocationKey,
+        net: &IpNet,
+        who: &Seeker<'_>,
     ) -> Option<IpAddr> {
         let mut best = pool.first_free(index);
         let ok = |ip: IpAddr| {
-            pool.may_hand_out_from(net, ip) && self.usage.check(key, ip, ports, akey).is_ok()
+            pool.may_hand_out_from(net, ip)
+                && self.usage.check(who.key, ip, who.ports, &who.akey).is_ok()
         };
-        if !akey.sharing.is_empty() {
+        if !who.akey.sharing.is_empty() {
             let shared = self
                 .usage
-                .shared_in(&akey.sharing, net)
+                .shared_in(&who.akey.sharing, net)
                 .take_while(|ip| best.is_none_or(|b| *ip < b))
                 .find(|ip| ok(*ip));
             best = shared.or(best);
         }
-        if let Some(alloc) = self.allocated.get(key) {
+        if let Some(alloc) = self.allocated.get(who.key) {
             for ip in &alloc.ips {
                 if best.is_none_or(|b| *ip < b) && ok(*ip) {
                     best = Some(*ip);
@@ -496,6 +515,7 @@ impl Allocator {
         sharing_key: Option<&str>,
         backend_key: &str,
     ) -> Result<Vec<IpAddr>, AllocError> {
+        let who = Seeker::new(key, ports, sharing_key, backend_key);
         if let Some(ips) = self.allocated.get(key).map(|a| a.ips.clone()) {
             // Assignments are checked, so held addresses always have a family.
             if let Some(held) = ServiceFamily::for_addresses(&ips) {
@@ -506,12 +526,13 @@ impl Allocator {
                     });
                 }
             }
-            self.assign(key, svc, &ips, ports, sharing_key, backend_key)?;
+            self.assign_for(&who, svc, &ips)?;
             return Ok(ips);
         }
-        let cands = self.free_addresses_in(pool, key, ports, sharing_key, backend_key)?;
-        let ips = cands.select(family, svc.family_policy)?;
-        self.assign(key, svc, &ips, ports, sharing_key, backend_key)?;
+        let ips = self
+            .free_addresses_in(pool, &who)?
+            .select(family, svc.family_policy)?;
+        self.assign_for(&who, svc, &ips)?;
         Ok(ips)
     }
 
@@ -529,31 +550,29 @@ impl Allocator {
         sharing_key: Option<&str>,
         backend_key: &str,
     ) -> Result<IpAddr, AllocError> {
+        let who = Seeker::new(key, ports, sharing_key, backend_key);
         let existing = existing.to_canonical();
         let wanted = IpFamily::of(existing).other();
-        let cands = self.free_addresses_in(pool, key, ports, sharing_key, backend_key)?;
-        let added = cands.get(wanted).ok_or_else(|| AllocError::NoAddressOfFamily {
-            pool: pool.to_string(),
-            family: wanted.into(),
-        })?;
-        self.assign(key, svc, &[existing, added], ports, sharing_key, backend_key)?;
+        let added = self
+            .free_addresses_in(pool, &who)?
+            .get(wanted)
+            .ok_or_else(|| AllocError::NoAddressOfFamily {
+                pool: pool.to_string(),
+                family: wanted.into(),
+            })?;
+        self.assign_for(&who, svc, &[existing, added])?;
         Ok(added)
     }
 
     /// [`Allocator::free_addresses`] of the pool named `pool`, with MetalLB's errors.
-    fn free_addresses_in(
-        &self,
-        pool: &str,
-        key: &ServiceKey,
-        ports: &[Port],
-        sharing_key: Option<&str>,
-        backend_key: &str,
-    ) -> Result<Candidates, AllocError> {
-        let state = self.pools.get(pool).ok_or_else(|| AllocError::UnknownPool {
-            pool: pool.to_string(),
-        })?;
-        let akey = allocation_key(sharing_key, backend_key);
-        self.free_addresses(state, pool, key, ports, &akey)
+    fn free_addresses_in(&self, pool: &str, who: &Seeker<'_>) -> Result<Candidates, AllocError> {
+        let state = self
+            .pools
+            .get(pool)
+            .ok_or_else(|| AllocError::UnknownPool {
+                pool: pool.to_string(),
+            })?;
+        self.free_addresses(state, pool, who)
             .ok_or_else(|| AllocError::PoolExhausted {
                 pool: pool.to_string(),
             })
@@ -626,14 +645,6 @@ impl Allocator {
     }
 }
 
-/// The allocation key for an `allow-shared-ip` value (`None` and empty both mean no sharing).
-fn allocation_key(sharing_key: Option<&str>, backend_key: &str) -> AllocationKey {
-    AllocationKey {
-        sharing: sharing_key.unwrap_or_default().to_string(),
-        backend: backend_key.to_string(),
-    }
-}
-
 /// The first pool (by name) that may hand out every one of `ips` (MetalLB's `poolFor`).
 fn pool_for<'a>(pools: &'a BTreeMap<String, PoolState>, ips: &[IpAddr]) -> Option<&'a str> {
     if ips.is_empty() {
@@ -673,7 +684,8 @@ fn serves(pool: &Pool, svc: &ServiceInfo) -> bool {
 /// Services by label — or the allocation names nothing at all, which MetalLB reads as
 /// "select every Service".
 fn pins(sa: &ServiceAllocation, svc: &ServiceInfo) -> bool {
-    let selects_everything =
-        sa.namespaces.is_empty() && sa.namespace_selectors.is_empty() && sa.service_selectors.is_empty();
+    let selects_everything = sa.namespaces.is_empty()
+        && sa.namespace_selectors.is_empty()
+        && sa.service_selectors.is_empty();
     selects_everything || !sa.service_selectors.is_empty() || namespace_selected(sa, svc)
 }

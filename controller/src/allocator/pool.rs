@@ -121,7 +121,10 @@ impl PoolState {
             .map(|net| Block {
                 net: *net,
                 slots: usable_bounds(net, pool.avoid_buggy_ips).and_then(|(first, last)| {
-                    Some((slot(first, pool.avoid_buggy_ips)?, slot(last, pool.avoid_buggy_ips)?))
+                    Some((
+                        slot(first, pool.avoid_buggy_ips)?,
+                        slot(last, pool.avoid_buggy_ips)?,
+                    ))
                 }),
             })
             .collect();
@@ -279,7 +282,7 @@ fn address(s: u128, v6: bool, avoid_buggy: bool) -> IpAddr {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::type_complexity)]
 mod tests {
     use super::*;
 
@@ -300,7 +303,14 @@ mod tests {
     fn pool_count() {
         let cases: &[(&str, &[&str], bool, i64, i64, i64)] = &[
             ("BGP /24", &["1.2.3.0/24"], false, 256, 256, 0),
-            ("BGP /24 and /25", &["1.2.3.0/24", "2.3.4.128/25"], false, 384, 384, 0),
+            (
+                "BGP /24 and /25",
+                &["1.2.3.0/24", "2.3.4.128/25"],
+                false,
+                384,
+                384,
+                0,
+            ),
             (
                 "BGP /24 and /25, no buggy IPs",
                 &["1.2.3.0/24", "2.3.4.128/25"],
@@ -317,7 +327,14 @@ mod tests {
                 381,
                 i64::MAX,
             ),
-            ("ipv4 and ipv6 range", &["1.2.3.0/31", "1000::/127"], true, 3, 1, 2),
+            (
+                "ipv4 and ipv6 range",
+                &["1.2.3.0/31", "1000::/127"],
+                true,
+                3,
+                1,
+                2,
+            ),
             // Our own: a buggy /32 counts 0 (MetalLB says -1), a plain one 1.
             ("buggy /32", &["1.2.3.0/32"], true, 0, 0, 0),
             ("plain /32", &["1.2.3.7/32"], true, 1, 1, 0),
@@ -336,7 +353,11 @@ mod tests {
             (&["1000::/64", "1.2.3.0/24"], 256, i64::MAX),
             (&["1.2.3.0/24", "1000::/64"], 256, i64::MAX),
             (&["1000::/64", "2000::/128"], 0, i64::MAX),
-            (&["1000::/67", "2000::/67", "3000::/67", "4000::/67"], 0, i64::MAX),
+            (
+                &["1000::/67", "2000::/67", "3000::/67", "4000::/67"],
+                0,
+                i64::MAX,
+            ),
         ];
         for &(cidrs, v4, v6) in cases {
             let c = Capacity::of(&pool(cidrs, false));
@@ -347,7 +368,14 @@ mod tests {
     #[test]
     fn slots_skip_buggy_addresses_and_round_trip() {
         for avoid in [false, true] {
-            for a in ["1.2.3.1", "1.2.3.254", "1.2.4.1", "0.0.0.1", "255.255.255.254", "1000::ff"] {
+            for a in [
+                "1.2.3.1",
+                "1.2.3.254",
+                "1.2.4.1",
+                "0.0.0.1",
+                "255.255.255.254",
+                "1000::ff",
+            ] {
                 let ip: IpAddr = a.parse().unwrap();
                 let s = slot(ip, avoid).unwrap();
                 assert_eq!(address(s, ip.is_ipv6(), avoid), ip, "{a} avoid={avoid}");
@@ -378,8 +406,14 @@ mod tests {
 
     #[test]
     fn a_buggy_slash_32_has_no_usable_address() {
-        let p = PoolState::new(pool(&["10.0.0.0/32", "10.0.0.255/32", "255.255.255.255/32"], true));
-        assert_eq!((p.first_free(0), p.first_free(1), p.first_free(2)), (None, None, None));
+        let p = PoolState::new(pool(
+            &["10.0.0.0/32", "10.0.0.255/32", "255.255.255.255/32"],
+            true,
+        ));
+        assert_eq!(
+            (p.first_free(0), p.first_free(1), p.first_free(2)),
+            (None, None, None)
+        );
         let p = PoolState::new(pool(&["10.0.0.0/32"], false));
         assert_eq!(p.first_free(0), Some("10.0.0.0".parse().unwrap()));
     }

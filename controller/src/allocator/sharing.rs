@@ -56,7 +56,10 @@ impl AllocationKey {
 /// (`k=v` pairs sorted as strings, joined by commas), so only Services sending traffic to the
 /// same pods share an address (a node announces it only if it runs one of them); with
 /// `Cluster` the empty string, so any Services may share.
-pub fn backend_key(external_traffic_policy_local: bool, selector: &BTreeMap<String, String>) -> String {
+pub fn backend_key(
+    external_traffic_policy_local: bool,
+    selector: &BTreeMap<String, String>,
+) -> String {
     if !external_traffic_policy_local {
         return String::new();
     }
@@ -99,8 +102,12 @@ impl Usage {
             return Ok(());
         };
         if !holders.key.admits(key) {
-            let others: Vec<ServiceKey> =
-                holders.services.iter().filter(|s| *s != svc).cloned().collect();
+            let others: Vec<ServiceKey> = holders
+                .services
+                .iter()
+                .filter(|s| *s != svc)
+                .cloned()
+                .collect();
             if !others.is_empty() {
                 return Err(AllocError::SharingKeyMismatch {
                     service: svc.clone(),
@@ -121,7 +128,13 @@ impl Usage {
 
     /// Records that `svc` holds `ip` with `ports` and `key`; returns whether `ip` was free.
     /// The caller checked the move with [`Usage::check`].
-    pub(super) fn add(&mut self, svc: &ServiceKey, ip: IpAddr, ports: &[Port], key: &AllocationKey) -> bool {
+    pub(super) fn add(
+        &mut self,
+        svc: &ServiceKey,
+        ip: IpAddr,
+        ports: &[Port],
+        key: &AllocationKey,
+    ) -> bool {
         let was_free = !self.by_ip.contains_key(&ip);
         let holders = self.by_ip.entry(ip).or_insert_with(|| Holders {
             key: AllocationKey::default(),
@@ -132,7 +145,10 @@ impl Usage {
             unindex(&mut self.by_sharing_key, &holders.key.sharing, ip);
             holders.key = key.clone();
             if !key.sharing.is_empty() {
-                self.by_sharing_key.entry(key.sharing.clone()).or_default().insert(ip);
+                self.by_sharing_key
+                    .entry(key.sharing.clone())
+                    .or_default()
+                    .insert(ip);
             }
         }
         for port in ports {
@@ -159,8 +175,12 @@ impl Usage {
     }
 
     /// The held addresses of `net` whose sharing key is `sharing`, lowest first.
-    pub(super) fn shared_in<'a>(&'a self, sharing: &str, net: &IpNet) -> impl Iterator<Item = IpAddr> + 'a {
-        let range = IpAddr::from(net.network())..=IpAddr::from(net.broadcast());
+    pub(super) fn shared_in<'a>(
+        &'a self,
+        sharing: &str,
+        net: &IpNet,
+    ) -> impl Iterator<Item = IpAddr> + 'a {
+        let range = net.network()..=net.broadcast();
         self.by_sharing_key
             .get(sharing)
             .into_iter()

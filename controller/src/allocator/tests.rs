@@ -3,7 +3,8 @@
 //! `controller_test.go`, then cases of our own for the rules the port leaves implicit and for
 //! the deterministic choice ferrolb makes where MetalLB's is random.
 
-#![allow(clippy::unwrap_used)]
+// Tables of tuples read best here.
+#![allow(clippy::unwrap_used, clippy::type_complexity)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -57,12 +58,16 @@ fn selector(pairs: &[(&str, &str)]) -> Selector {
 }
 
 /// A `serviceAllocation` with a priority, namespaces by name and service selectors.
-fn sa(priority: i32, namespaces: &[&str], service_selectors: &[Selector]) -> ServiceAllocation {
+fn sa(
+    priority: i32,
+    namespaces: &[&str],
+    service_selector: Option<&Selector>,
+) -> ServiceAllocation {
     ServiceAllocation {
         priority,
         namespaces: namespaces.iter().map(|n| n.to_string()).collect(),
         namespace_selectors: vec![],
-        service_selectors: service_selectors.to_vec(),
+        service_selectors: service_selector.into_iter().cloned().collect(),
     }
 }
 
@@ -136,6 +141,11 @@ fn sharing(s: &str) -> Option<&str> {
     (!s.is_empty()).then_some(s)
 }
 
+/// `allocate` for a plain Service `k` (MetalLB's `svc`): no ports, no sharing.
+fn auto(a: &mut Allocator, k: &str, family: ServiceFamily) -> Result<Vec<IpAddr>, AllocError> {
+    a.allocate(&key(k), &svc(), family, &[], None, "")
+}
+
 /// The addresses the allocator records for `k`, as text (empty when none).
 fn assigned(a: &Allocator, k: &str) -> Vec<String> {
     a.ips(&key(k))
@@ -156,19 +166,19 @@ struct AssignStep {
     desc: &'static str,
     key: &'static str,
     svc: ServiceInfo,
-    ips: &'static [&'static str],
+    ips: Vec<&'static str>,
     ports: Vec<Port>,
     sharing: &'static str,
     backend: &'static str,
     fails: bool,
 }
 
-fn assign_step(desc: &'static str, key: &'static str, ips: &'static [&'static str]) -> AssignStep {
+fn assign_step(desc: &'static str, key: &'static str, ips: &[&'static str]) -> AssignStep {
     AssignStep {
         desc,
         key,
         svc: svc(),
-        ips,
+        ips: ips.to_vec(),
         ports: vec![],
         sharing: "",
         backend: "",
@@ -208,7 +218,7 @@ fn run_assign_steps(a: &mut Allocator, steps: &[AssignStep]) {
         let res = a.assign(
             &key(s.key),
             &s.svc,
-            &ips(s.ips),
+            &ips(&s.ips),
             &s.ports,
             sharing(s.sharing),
             s.backend,
@@ -234,110 +244,144 @@ fn assignment_pools() -> Vec<Pool> {
         avoid_buggy(pool("test2", &["1.2.4.0/24", "1000::4:0/120"])),
         allocate_to(
             avoid_buggy(pool("test3", &["1.2.5.0/24", "1000::5:0/120"])),
-            sa(0, &["test-ns1"], &[]),
+            sa(0, &["test-ns1"], None),
         ),
         allocate_to(
             avoid_buggy(pool("test4", &["1.2.6.0/24", "1000::6:0/120"])),
-            sa(0, &[], &[team_metallb.clone()]),
+            sa(0, &[], Some(&team_metallb)),
         ),
         allocate_to(
             avoid_buggy(pool("test5", &["1.2.7.0/24", "1000::7:0/120"])),
-            sa(20, &["test-ns1"], &[team_metallb]),
+            sa(20, &["test-ns1"], Some(&team_metallb)),
         ),
         allocate_to(
             avoid_buggy(pool("test6", &["1.2.8.0/24", "1000::9:0/120"])),
-            sa(20, &["test-ns2"], &[selector(&[("foo", "bar")])]),
+            sa(20, &["test-ns2"], Some(&selector(&[("foo", "bar")]))),
         ),
     ]
+}
+
+/// The single-family part of `TestAssignment`, which MetalLB runs twice: with IPv4
+/// addresses (and its buggy-IP steps), then the same with IPv6 ones. `a` and `b` are the two
+/// addresses of pool "test", `c` and `d` two of pool "test2".
+fn one_family_assignment_steps(
+    first_desc: &'static str,
+    [a, b, c, d]: [&'static str; 4],
+    buggy: &[&'static str],
+) -> Vec<AssignStep> {
+    let s = assign_step;
+    let mut steps = vec![
+        s(first_desc, "s1", &[a]),
+        s("s1 idempotent reassign", "s1", &[a]),
+        s("s2 can't grab s1's IP", "s2", &[a]).fails(),
+        s("s2 can get the other IP", "s2", &[b]),
+        s("s1 now can't grab s2's IP", "s1", &[b]).fails(),
+        s("s1 frees its IP", "s1", &[]),
+        s("s2 can grab s1's former IP", "s2", &[a]),
+        s("s1 can now grab s2's former IP", "s1", &[b]),
+    ];
+    for &ip in buggy {
+        steps.push(s("s3 cannot grab a buggy IP", "s3", &[ip]).fails());
+    }
+    steps.extend([
+        s("s3 can grab another IP in that pool", "s3", &[c]),
+        s("s4 takes an IP, with sharing", "s4", &[d]).shared("tcp/80", "sharing", "backend"),
+        s("s4 changes its sharing key in place", "s4", &[d]).shared("tcp/80", "share", "backend"),
+        s("s3 can't share with s4 (port conflict)", "s3", &[d])
+            .shared("tcp/80", "share", "backend")
+            .fails(),
+        s("s3 can't share with s4 (wrong sharing key)", "s3", &[d])
+            .shared("tcp/443", "othershare", "backend")
+            .fails(),
+        s("s3 can't share with s4 (wrong backend key)", "s3", &[d])
+            .shared("tcp/443", "share", "otherbackend")
+            .fails(),
+        s("s3 takes the same IP as s4", "s3", &[d]).shared("tcp/443", "share", "backend"),
+        s(
+            "s3 can change its ports while keeping the same IP",
+            "s3",
+            &[d],
+        )
+        .shared("udp/53", "share", "backend"),
+        s(
+            "s3 can't change its sharing key while keeping the same IP",
+            "s3",
+            &[d],
+        )
+        .shared("tcp/443", "othershare", "backend")
+        .fails(),
+        s(
+            "s3 can't change its backend key while keeping the same IP",
+            "s3",
+            &[d],
+        )
+        .shared("tcp/443", "share", "otherbackend")
+        .fails(),
+        s("s4 takes s3's former IP", "s4", &[c]),
+    ]);
+    steps
 }
 
 #[test]
 fn metallb_test_assignment() {
     let mut a = allocator(assignment_pools());
     let s = assign_step;
-    let mut steps = vec![
-        s("assign s1", "s1", &["1.2.3.4"]),
-        s("s1 idempotent reassign", "s1", &["1.2.3.4"]),
-        s("s2 can't grab s1's IP", "s2", &["1.2.3.4"]).fails(),
-        s("s2 can get the other IP", "s2", &["1.2.3.5"]),
-        s("s1 now can't grab s2's IP", "s1", &["1.2.3.5"]).fails(),
-        s("s1 frees its IP", "s1", &[]),
-        s("s2 can grab s1's former IP", "s2", &["1.2.3.4"]),
-        s("s1 can now grab s2's former IP", "s1", &["1.2.3.5"]),
-        s("s3 cannot grab a 0 buggy IP", "s3", &["1.2.4.0"]).fails(),
-        s("s3 cannot grab a 255 buggy IP", "s3", &["1.2.4.255"]).fails(),
-        s("s3 can grab another IP in that pool", "s3", &["1.2.4.254"]),
-        s("s4 takes an IP, with sharing", "s4", &["1.2.4.3"]).shared("tcp/80", "sharing", "backend"),
-        s("s4 changes its sharing key in place", "s4", &["1.2.4.3"]).shared("tcp/80", "share", "backend"),
-        s("s3 can't share with s4 (port conflict)", "s3", &["1.2.4.3"])
-            .shared("tcp/80", "share", "backend")
-            .fails(),
-        s("s3 can't share with s4 (wrong sharing key)", "s3", &["1.2.4.3"])
-            .shared("tcp/443", "othershare", "backend")
-            .fails(),
-        s("s3 can't share with s4 (wrong backend key)", "s3", &["1.2.4.3"])
-            .shared("tcp/443", "share", "otherbackend")
-            .fails(),
-        s("s3 takes the same IP as s4", "s3", &["1.2.4.3"]).shared("tcp/443", "share", "backend"),
-        s("s3 can change its ports while keeping the same IP", "s3", &["1.2.4.3"])
-            .shared("udp/53", "share", "backend"),
-        s("s3 can't change its sharing key while keeping the same IP", "s3", &["1.2.4.3"])
-            .shared("tcp/443", "othershare", "backend")
-            .fails(),
-        s("s3 can't change its backend key while keeping the same IP", "s3", &["1.2.4.3"])
-            .shared("tcp/443", "share", "otherbackend")
-            .fails(),
-        s("s4 takes s3's former IP", "s4", &["1.2.4.254"]),
-        // IPv6 (the same, with IPv6 addresses; buggy IPs do not apply).
-        s("ipv6 assign s1", "s1", &["1000::4"]),
-        s("s1 idempotent reassign", "s1", &["1000::4"]),
-        s("s2 can't grab s1's IP", "s2", &["1000::4"]).fails(),
-        s("s2 can get the other IP", "s2", &["1000::4:5"]),
-        s("s1 now can't grab s2's IP", "s1", &["1000::4:5"]).fails(),
-        s("s1 frees its IP", "s1", &[]),
-        s("s2 can grab s1's former IP", "s2", &["1000::4"]),
-        s("s1 can now grab s2's former IP", "s1", &["1000::4:5"]),
-        s("s3 can grab another IP in that pool", "s3", &["1000::4:ff"]),
-        s("s4 takes an IP, with sharing", "s4", &["1000::4:3"]).shared("tcp/80", "sharing", "backend"),
-        s("s4 changes its sharing key in place", "s4", &["1000::4:3"]).shared("tcp/80", "share", "backend"),
-        s("s3 can't share with s4 (port conflict)", "s3", &["1000::4:3"])
-            .shared("tcp/80", "share", "backend")
-            .fails(),
-        s("s3 can't share with s4 (wrong sharing key)", "s3", &["1000::4:3"])
-            .shared("tcp/443", "othershare", "backend")
-            .fails(),
-        s("s3 can't share with s4 (wrong backend key)", "s3", &["1000::4:3"])
-            .shared("tcp/443", "share", "otherbackend")
-            .fails(),
-        s("s3 takes the same IP as s4", "s3", &["1000::4:3"]).shared("tcp/443", "share", "backend"),
-        s("s3 can change its ports while keeping the same IP", "s3", &["1000::4:3"])
-            .shared("udp/53", "share", "backend"),
-        s("s3 can't change its sharing key while keeping the same IP", "s3", &["1000::4:3"])
-            .shared("tcp/443", "othershare", "backend")
-            .fails(),
-        s("s3 can't change its backend key while keeping the same IP", "s3", &["1000::4:3"])
-            .shared("tcp/443", "share", "otherbackend")
-            .fails(),
-        s("s4 takes s3's former IP", "s4", &["1000::4:ff"]),
+    let mut steps = one_family_assignment_steps(
+        "assign s1",
+        ["1.2.3.4", "1.2.3.5", "1.2.4.254", "1.2.4.3"],
+        &["1.2.4.0", "1.2.4.255"],
+    );
+    // Buggy IPs do not apply to IPv6.
+    steps.extend(one_family_assignment_steps(
+        "ipv6 assign s1",
+        ["1000::4", "1000::4:5", "1000::4:ff", "1000::4:3"],
+        &[],
+    ));
+    steps.extend([
         // Dual stack.
         s("s2 frees its IP", "s2", &[]),
         s("ip dual-stack assign s1", "s1", &["1.2.3.4", "1000::4"]),
-        s("ip dual-stack assign s1 from different pools", "s1", &["1.2.4.5", "1000::4"]).fails(),
-    ];
+        s(
+            "ip dual-stack assign s1 from different pools",
+            "s1",
+            &["1.2.4.5", "1000::4"],
+        )
+        .fails(),
+    ]);
     // Pool compatibility (serviceAllocation).
     steps.extend([
-        s("attempt to assign ip from pool pinned on same namespace", "s1", &["1.2.5.10"])
-            .svc(svc_in("test-ns1", &[])),
-        s("attempt to assign ip from pool pinned on different namespace", "s1", &["1.2.5.10"])
-            .svc(svc_in("testns-not-exist", &[]))
-            .fails(),
-        s("attempt to assign ip from pool pinned with same service label", "s1", &["1.2.6.10"])
-            .svc(svc_in("testns-not-exist", &[("team", "metallb")])),
-        s("attempt to assign ip from pool pinned with different service label", "s1", &["1.2.6.10"])
-            .svc(svc_in("testns-not-exist", &[("team", "red")]))
-            .fails(),
-        s("attempt to assign ip from pool pinned with namespace and service label", "s1", &["1.2.7.10"])
-            .svc(svc_in("test-ns1", &[("team", "metallb")])),
+        s(
+            "attempt to assign ip from pool pinned on same namespace",
+            "s1",
+            &["1.2.5.10"],
+        )
+        .svc(svc_in("test-ns1", &[])),
+        s(
+            "attempt to assign ip from pool pinned on different namespace",
+            "s1",
+            &["1.2.5.10"],
+        )
+        .svc(svc_in("testns-not-exist", &[]))
+        .fails(),
+        s(
+            "attempt to assign ip from pool pinned with same service label",
+            "s1",
+            &["1.2.6.10"],
+        )
+        .svc(svc_in("testns-not-exist", &[("team", "metallb")])),
+        s(
+            "attempt to assign ip from pool pinned with different service label",
+            "s1",
+            &["1.2.6.10"],
+        )
+        .svc(svc_in("testns-not-exist", &[("team", "red")]))
+        .fails(),
+        s(
+            "attempt to assign ip from pool pinned with namespace and service label",
+            "s1",
+            &["1.2.7.10"],
+        )
+        .svc(svc_in("test-ns1", &[("team", "metallb")])),
         s(
             "attempt to assign ip from pool pinned with namespace and incompatible service label",
             "s1",
@@ -373,7 +417,12 @@ struct AllocStep {
     fails: bool,
 }
 
-fn alloc_step(desc: &'static str, key: &'static str, svc: ServiceInfo, family: ServiceFamily) -> AllocStep {
+fn alloc_step(
+    desc: &'static str,
+    key: &'static str,
+    svc: ServiceInfo,
+    family: ServiceFamily,
+) -> AllocStep {
     AllocStep {
         desc,
         key,
@@ -406,7 +455,7 @@ impl AllocStep {
         self
     }
 
-    fn from_pool(mut self, pool: &'static str) -> Self {
+    fn in_pool(mut self, pool: &'static str) -> Self {
         self.pool = pool;
         self
     }
@@ -422,7 +471,13 @@ enum Via {
 }
 
 /// Runs allocation steps and checks every address handed out against the valid ones.
-fn run_alloc_steps(a: &mut Allocator, via: Via, valid_v4: &[&str], valid_v6: &[&str], steps: &[AllocStep]) {
+fn run_alloc_steps(
+    a: &mut Allocator,
+    via: Via,
+    valid_v4: &[&str],
+    valid_v6: &[&str],
+    steps: &[AllocStep],
+) {
     for s in steps {
         let k = key(s.key);
         if s.unassign {
@@ -431,7 +486,11 @@ fn run_alloc_steps(a: &mut Allocator, via: Via, valid_v4: &[&str], valid_v6: &[&
         }
         let res = match via {
             Via::Pool(default_pool) => {
-                let pool = if s.pool.is_empty() { default_pool } else { s.pool };
+                let pool = if s.pool.is_empty() {
+                    default_pool
+                } else {
+                    s.pool
+                };
                 a.allocate_from_pool(&k, &s.svc, s.family, pool, &s.ports, sharing(s.sharing), "")
             }
             Via::Auto => a.allocate(&k, &s.svc, s.family, &s.ports, sharing(s.sharing), ""),
@@ -505,11 +564,17 @@ fn metallb_test_pool_allocation() {
     // Most steps allocate from "test" only, so it runs out although other pools have room.
     let mut a = allocator(vec![
         pool("not_this_one", &["192.168.0.0/16", "fc00::1:0/112"]),
-        pool("test", &["1.2.3.4/31", "1.2.3.10/31", "1000::/127", "2000::/127"]),
+        pool(
+            "test",
+            &["1.2.3.4/31", "1.2.3.10/31", "1000::/127", "2000::/127"],
+        ),
         pool("test2", &["10.20.30.0/24", "fc00::2:0/120"]),
         pool("test-v4", &["1.2.3.4/31", "1.2.3.10/31"]),
         pool("test-v6", &["1000::/127", "2000::/127"]),
-        pool("test-dualstack", &["1.2.3.4/31", "1.2.3.10/31", "1000::/127", "2000::/127"]),
+        pool(
+            "test-dualstack",
+            &["1.2.3.4/31", "1.2.3.10/31", "1000::/127", "2000::/127"],
+        ),
     ]);
     let mut steps = fill_and_share_steps(V4, false, svc);
     steps.extend(clear_all());
@@ -526,10 +591,11 @@ fn metallb_test_pool_allocation() {
     // PreferDualStack.
     steps.extend([
         alloc_step("s1 gets dual-stack IPs", "s1", svc_prefer_dual(), DualStack),
-        alloc_step("s2 gets ipv4 IP", "s2", svc_prefer_dual(), V4).from_pool("test-v4"),
-        alloc_step("s3 gets ipv6 IP", "s3", svc_prefer_dual(), V6).from_pool("test-v6"),
+        alloc_step("s2 gets ipv4 IP", "s2", svc_prefer_dual(), V4).in_pool("test-v4"),
+        alloc_step("s3 gets ipv6 IP", "s3", svc_prefer_dual(), V6).in_pool("test-v6"),
         release("s2 clear old ipv4 address", "s2"),
-        alloc_step("s3 gets dualstack", "s3", svc_prefer_dual(), DualStack).from_pool("test-dualstack"),
+        alloc_step("s3 gets dualstack", "s3", svc_prefer_dual(), DualStack)
+            .in_pool("test-dualstack"),
     ]);
     run_alloc_steps(
         &mut a,
@@ -575,7 +641,14 @@ fn metallb_test_buggy_ips() {
         avoid_buggy(pool("test3", &["1.2.4.0/31"])),
         avoid_buggy(pool("test4", &["1.2.4.254/31"])),
     ]);
-    let valid = ["1.2.3.0", "1.2.3.1", "1.2.3.254", "1.2.3.255", "1.2.4.1", "1.2.4.254"];
+    let valid = [
+        "1.2.3.0",
+        "1.2.3.1",
+        "1.2.3.254",
+        "1.2.3.255",
+        "1.2.4.1",
+        "1.2.4.254",
+    ];
     let mut got = BTreeSet::new();
     for i in 1..=6 {
         let ips = a
@@ -586,10 +659,7 @@ fn metallb_test_buggy_ips() {
             assert!(got.insert(addr), "#{i}: {addr} handed out twice");
         }
     }
-    assert_eq!(
-        a.allocate(&key("s7"), &svc(), V4, &[], None, ""),
-        Err(AllocError::NoAvailableIps)
-    );
+    assert_eq!(auto(&mut a, "s7", V4), Err(AllocError::NoAvailableIps));
 }
 
 #[test]
@@ -654,8 +724,10 @@ fn metallb_test_config_reload() {
     for (desc, new_pools, pool_s1, pool_s2) in cases {
         let mut a = Allocator::new();
         a.set_pools(&base);
-        a.assign(&key("s1"), &svc(), &[ip("1.2.3.0")], &[], None, "").unwrap();
-        a.assign(&key("s2"), &svc(), &[ip("1000::")], &[], None, "").unwrap();
+        a.assign(&key("s1"), &svc(), &[ip("1.2.3.0")], &[], None, "")
+            .unwrap();
+        a.assign(&key("s2"), &svc(), &[ip("1000::")], &[], None, "")
+            .unwrap();
         let change = a.set_pools(&pools(new_pools));
         assert_eq!(a.pool(&key("s1")), pool_s1, "{desc}: s1");
         assert_eq!(a.pool(&key("s2")), pool_s2, "{desc}: s2");
@@ -674,7 +746,10 @@ fn metallb_test_config_reload() {
             .collect();
         let got: Vec<&str> = change.moved.iter().map(ServiceKey::as_str).collect();
         assert_eq!(got, moved, "{desc}: moved");
-        assert!(change.removed_pools.contains(&"testunused".to_string()), "{desc}");
+        assert!(
+            change.removed_pools.contains(&"testunused".to_string()),
+            "{desc}"
+        );
         // A released address is free again, a kept one is still held.
         for (k, addr, p) in [("s1", "1.2.3.0", pool_s1), ("s2", "1000::", pool_s2)] {
             let holders = a.usage.holders(ip(addr));
@@ -760,7 +835,11 @@ fn metallb_test_pool_metrics() {
         if addrs.is_empty() {
             assert!(a.unassign(&key(k)), "{desc}");
         } else {
-            let p = if port.is_empty() { vec![] } else { ports(&[port]) };
+            let p = if port.is_empty() {
+                vec![]
+            } else {
+                ports(&[port])
+            };
             a.assign(&key(k), &svc(), &ips(addrs), &p, sharing(share), "")
                 .unwrap_or_else(|e| panic!("{desc}: {e}"));
             assert_eq!(assigned(&a, k), addrs.to_vec(), "{desc}");
@@ -768,14 +847,24 @@ fn metallb_test_pool_metrics() {
         let stats = a.pool_stats("test");
         assert_eq!(stats.in_use, in_use, "{desc}");
         assert_eq!(
-            (stats.available_v4, stats.available_v6, stats.in_use_v4, stats.in_use_v6),
+            (
+                stats.available_v4,
+                stats.available_v6,
+                stats.in_use_v4,
+                stats.in_use_v6
+            ),
             (4 - in_use, 4, in_use, 0),
             "{desc}"
         );
-        assert_eq!(a.take_changed_pools(), BTreeSet::from(["test".to_string()]), "{desc}");
+        assert_eq!(
+            a.take_changed_pools(),
+            BTreeSet::from(["test".to_string()]),
+            "{desc}"
+        );
     }
 
-    a.assign(&key("s1"), &svc(), &[ip("1.2.3.4")], &[], None, "").unwrap();
+    a.assign(&key("s1"), &svc(), &[ip("1.2.3.4")], &[], None, "")
+        .unwrap();
     let change = a.set_pools(&BTreeMap::new());
     assert_eq!(change.removed_pools, vec!["test".to_string()]);
     assert_eq!(change.released, vec![key("s1")]);
@@ -787,9 +876,24 @@ fn metallb_test_pool_metrics() {
 #[test]
 fn metallb_test_large_pool_metrics() {
     let cases: &[(&str, &[&str], i64, i64)] = &[
-        ("IPv6 before IPv4", &["1000::/64", "1.2.3.0/24"], 256, i64::MAX),
-        ("IPv4 before IPv6", &["1.2.3.0/24", "1000::/64"], 256, i64::MAX),
-        ("large IPv6 before small IPv6", &["1000::/64", "2000::/128"], 0, i64::MAX),
+        (
+            "IPv6 before IPv4",
+            &["1000::/64", "1.2.3.0/24"],
+            256,
+            i64::MAX,
+        ),
+        (
+            "IPv4 before IPv6",
+            &["1.2.3.0/24", "1000::/64"],
+            256,
+            i64::MAX,
+        ),
+        (
+            "large IPv6 before small IPv6",
+            &["1000::/64", "2000::/128"],
+            0,
+            i64::MAX,
+        ),
         (
             "multiple smaller IPv6 ranges",
             &["1000::/67", "2000::/67", "3000::/67", "4000::/67"],
@@ -800,7 +904,11 @@ fn metallb_test_large_pool_metrics() {
     for &(desc, cidrs, v4, v6) in cases {
         let a = allocator(vec![pool("large", cidrs)]);
         let s = a.pool_stats("large");
-        assert_eq!((s.total, s.total_v4, s.total_v6), (i64::MAX, v4, v6), "{desc}");
+        assert_eq!(
+            (s.total, s.total_v4, s.total_v6),
+            (i64::MAX, v4, v6),
+            "{desc}"
+        );
         assert_eq!(
             (s.available_v4, s.available_v6, s.in_use_v4, s.in_use_v6),
             (v4, v6, 0, 0),
@@ -819,13 +927,25 @@ fn controller_test_pools() -> Vec<Pool> {
         manual(pool("pool2", &["3.4.5.6/32"])),
         pool("pool3", &["1000::/127"]),
         manual(pool("pool4", &["2000::1/128"])),
-        allocate_to(pool("pool6", &["7.8.9.0/31"]), sa(10, &["test-ns1"], &[])),
-        allocate_to(pool("pool7", &["10.11.12.0/31"]), sa(11, &["test-ns1"], &[])),
-        allocate_to(pool("pool8", &["13.14.15.0/31"]), sa(9, &[], &[team.clone()])),
-        allocate_to(pool("pool9", &["16.17.18.0/31"]), sa(0, &["test-ns2"], &[])),
-        allocate_to(pool("pool10", &["19.20.21.0/31"]), sa(8, &[], &[team.clone()])),
-        allocate_to(pool("pool11", &["22.23.24.0/31"]), sa(8, &["test-ns1"], &[team.clone()])),
-        allocate_to(pool("pool12", &["25.26.27.0/31"]), sa(5, &["test-ns1"], &[team])),
+        allocate_to(pool("pool6", &["7.8.9.0/31"]), sa(10, &["test-ns1"], None)),
+        allocate_to(
+            pool("pool7", &["10.11.12.0/31"]),
+            sa(11, &["test-ns1"], None),
+        ),
+        allocate_to(pool("pool8", &["13.14.15.0/31"]), sa(9, &[], Some(&team))),
+        allocate_to(
+            pool("pool9", &["16.17.18.0/31"]),
+            sa(0, &["test-ns2"], None),
+        ),
+        allocate_to(pool("pool10", &["19.20.21.0/31"]), sa(8, &[], Some(&team))),
+        allocate_to(
+            pool("pool11", &["22.23.24.0/31"]),
+            sa(8, &["test-ns1"], Some(&team)),
+        ),
+        allocate_to(
+            pool("pool12", &["25.26.27.0/31"]),
+            sa(5, &["test-ns1"], Some(&team)),
+        ),
     ]
 }
 
@@ -894,7 +1014,11 @@ fn pinned_pools_come_first_then_general_pools_when_they_are_full() {
     ];
     for (i, (want_ip, want_pool)) in want.iter().enumerate() {
         let k = key(&format!("s{i}"));
-        assert_eq!(a.allocate(&k, &svc, V4, &[], None, ""), Ok(vec![ip(want_ip)]), "#{i}");
+        assert_eq!(
+            a.allocate(&k, &svc, V4, &[], None, ""),
+            Ok(vec![ip(want_ip)]),
+            "#{i}"
+        );
         assert_eq!(a.pool(&k), Some(*want_pool), "#{i}");
     }
     // pool2 is autoAssign: false, pool3 has no IPv4: nothing left.
@@ -908,7 +1032,10 @@ fn pinned_pools_come_first_then_general_pools_when_they_are_full() {
 fn auto_assign_false_pools_serve_only_by_name_or_address() {
     let mut a = allocator(vec![
         manual(pool("manual", &["10.0.0.0/30"])),
-        allocate_to(manual(pool("manual-pinned", &["10.0.1.0/30"])), sa(1, &["ns"], &[])),
+        allocate_to(
+            manual(pool("manual-pinned", &["10.0.1.0/30"])),
+            sa(1, &["ns"], None),
+        ),
     ]);
     let s = svc_in("ns", &[]);
     assert_eq!(
@@ -919,13 +1046,16 @@ fn auto_assign_false_pools_serve_only_by_name_or_address() {
         a.allocate_from_pool(&key("a"), &s, V4, "manual", &[], None, ""),
         Ok(vec![ip("10.0.0.0")])
     );
-    assert_eq!(a.assign(&key("b"), &s, &[ip("10.0.1.2")], &[], None, ""), Ok(()));
+    assert_eq!(
+        a.assign(&key("b"), &s, &[ip("10.0.1.2")], &[], None, ""),
+        Ok(())
+    );
     assert_eq!(a.pool(&key("b")), Some("manual-pinned"));
 }
 
 #[test]
 fn equal_priorities_go_by_name_and_unset_or_negative_priorities_go_last() {
-    let everyone = || sa(0, &[], &[]);
+    let everyone = || sa(0, &[], None);
     let with_priority = |p| ServiceAllocation {
         priority: p,
         ..everyone()
@@ -939,7 +1069,15 @@ fn equal_priorities_go_by_name_and_unset_or_negative_priorities_go_last() {
         pool("f-general", &["10.0.5.0/32"]),
         pool("0-general", &["10.0.6.0/32"]),
     ]);
-    let order = ["d-one", "c-two", "e-two", "a-unset", "b-negative", "0-general", "f-general"];
+    let order = [
+        "d-one",
+        "c-two",
+        "e-two",
+        "a-unset",
+        "b-negative",
+        "0-general",
+        "f-general",
+    ];
     for (i, want) in order.iter().enumerate() {
         let k = key(&format!("s{i}"));
         a.allocate(&k, &svc(), V4, &[], None, "").unwrap();
@@ -953,7 +1091,7 @@ fn an_empty_service_allocation_pins_the_pool_to_every_service() {
     // tried before the general pools, for everyone.
     let mut a = allocator(vec![
         pool("a-general", &["10.0.0.0/30"]),
-        allocate_to(pool("z-everyone", &["10.0.9.0/30"]), sa(0, &[], &[])),
+        allocate_to(pool("z-everyone", &["10.0.9.0/30"]), sa(0, &[], None)),
     ]);
     let got = a.allocate(&key("s"), &svc_in("any", &[("x", "y")]), V4, &[], None, "");
     assert_eq!(got, Ok(vec![ip("10.0.9.0")]));
@@ -961,7 +1099,7 @@ fn an_empty_service_allocation_pins_the_pool_to_every_service() {
 
 #[test]
 fn namespace_selectors_select_by_the_namespace_labels() {
-    let mut by_selector = sa(1, &[], &[]);
+    let mut by_selector = sa(1, &[], None);
     by_selector.namespace_selectors = vec![selector(&[("tier", "prod")])];
     let mut a = allocator(vec![
         pool("general", &["10.0.0.0/30"]),
@@ -975,15 +1113,27 @@ fn namespace_selectors_select_by_the_namespace_labels() {
         namespace_labels: labels(&[("tier", "dev")]),
         ..svc_in("lab", &[])
     };
-    assert_eq!(a.allocate(&key("p"), &prod, V4, &[], None, ""), Ok(vec![ip("10.0.9.0")]));
-    assert_eq!(a.allocate(&key("d"), &dev, V4, &[], None, ""), Ok(vec![ip("10.0.0.0")]));
-    // Asking for the pool by name or address does not get around the selector.
-    let refused = Err(AllocError::PoolNotCompatible { pool: "prod".into() });
     assert_eq!(
-        a.allocate_from_pool(&key("d2"), &dev, V4, "prod", &[], None, "").map(|_| ()),
+        a.allocate(&key("p"), &prod, V4, &[], None, ""),
+        Ok(vec![ip("10.0.9.0")])
+    );
+    assert_eq!(
+        a.allocate(&key("d"), &dev, V4, &[], None, ""),
+        Ok(vec![ip("10.0.0.0")])
+    );
+    // Asking for the pool by name or address does not get around the selector.
+    let refused = Err(AllocError::PoolNotCompatible {
+        pool: "prod".into(),
+    });
+    assert_eq!(
+        a.allocate_from_pool(&key("d2"), &dev, V4, "prod", &[], None, "")
+            .map(|_| ()),
         refused
     );
-    assert_eq!(a.assign(&key("d3"), &dev, &[ip("10.0.9.3")], &[], None, ""), refused);
+    assert_eq!(
+        a.assign(&key("d3"), &dev, &[ip("10.0.9.3")], &[], None, ""),
+        refused
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -991,36 +1141,36 @@ fn namespace_selectors_select_by_the_namespace_labels() {
 
 #[test]
 fn lowest_free_address_first_in_the_listed_order_of_cidrs() {
-    let mut a = allocator(vec![pool("p", &["10.0.0.8/31", "10.0.0.0/31", "1000::8/127", "1000::/127"])]);
+    let mut a = allocator(vec![pool(
+        "p",
+        &["10.0.0.8/31", "10.0.0.0/31", "1000::8/127", "1000::/127"],
+    )]);
     let mut got = vec![];
     for i in 0..4 {
-        got.extend(a.allocate(&key(&format!("s{i}")), &svc(), V4, &[], None, "").unwrap());
+        got.extend(auto(&mut a, &format!("s{i}"), V4).unwrap());
     }
     assert_eq!(got, ips(&["10.0.0.8", "10.0.0.9", "10.0.0.0", "10.0.0.1"]));
     a.unassign(&key("s1"));
     a.unassign(&key("s0"));
-    assert_eq!(
-        a.allocate(&key("again"), &svc(), V4, &[], None, ""),
-        Ok(ips(&["10.0.0.8"]))
-    );
-    assert_eq!(
-        a.allocate(&key("v6"), &svc(), V6, &[], None, ""),
-        Ok(ips(&["1000::8"]))
-    );
+    assert_eq!(auto(&mut a, "again", V4), Ok(ips(&["10.0.0.8"])));
+    assert_eq!(auto(&mut a, "v6", V6), Ok(ips(&["1000::8"])));
 }
 
 #[test]
 fn avoid_buggy_ips_skips_dot_0_and_dot_255_when_allocating() {
-    let mut a = allocator(vec![avoid_buggy(pool("p", &["10.0.0.254/31", "10.0.1.0/30"]))]);
+    let mut a = allocator(vec![avoid_buggy(pool(
+        "p",
+        &["10.0.0.254/31", "10.0.1.0/30"],
+    ))]);
     let mut got = vec![];
     for i in 0..4 {
-        got.extend(a.allocate(&key(&format!("s{i}")), &svc(), V4, &[], None, "").unwrap());
+        got.extend(auto(&mut a, &format!("s{i}"), V4).unwrap());
     }
-    assert_eq!(got, ips(&["10.0.0.254", "10.0.1.1", "10.0.1.2", "10.0.1.3"]));
     assert_eq!(
-        a.allocate(&key("s4"), &svc(), V4, &[], None, ""),
-        Err(AllocError::NoAvailableIps)
+        got,
+        ips(&["10.0.0.254", "10.0.1.1", "10.0.1.2", "10.0.1.3"])
     );
+    assert_eq!(auto(&mut a, "s4", V4), Err(AllocError::NoAvailableIps));
 }
 
 #[test]
@@ -1030,15 +1180,26 @@ fn a_sharing_service_joins_the_lowest_compatible_address() {
     let mut a = allocator(vec![pool("p", &["10.0.0.0/29"])]);
     let web = ports(&["TCP/80"]);
     let dns = ports(&["UDP/53"]);
-    a.allocate(&key("plain"), &svc(), V4, &web, None, "").unwrap(); // .0
-    a.allocate(&key("a"), &svc(), V4, &web, Some("k"), "").unwrap(); // .1
-    a.allocate(&key("other-key"), &svc(), V4, &web, Some("j"), "").unwrap(); // .2
+    a.allocate(&key("plain"), &svc(), V4, &web, None, "")
+        .unwrap(); // .0
+    a.allocate(&key("a"), &svc(), V4, &web, Some("k"), "")
+        .unwrap(); // .1
+    a.allocate(&key("other-key"), &svc(), V4, &web, Some("j"), "")
+        .unwrap(); // .2
     let got = a.allocate(&key("b"), &svc(), V4, &dns, Some("k"), "");
     assert_eq!(got, Ok(ips(&["10.0.0.1"])), "joins a's address");
     let got = a.allocate(&key("c"), &svc(), V4, &web, Some("k"), "");
-    assert_eq!(got, Ok(ips(&["10.0.0.3"])), "port 80 is taken on .1: the next free one");
+    assert_eq!(
+        got,
+        Ok(ips(&["10.0.0.3"])),
+        "port 80 is taken on .1: the next free one"
+    );
     let got = a.allocate(&key("d"), &svc(), V4, &dns, Some("k"), "local");
-    assert_eq!(got, Ok(ips(&["10.0.0.4"])), "another backend key cannot share");
+    assert_eq!(
+        got,
+        Ok(ips(&["10.0.0.4"])),
+        "another backend key cannot share"
+    );
     assert_eq!(
         BTreeSet::from_iter(a.usage.holders(ip("10.0.0.1"))),
         BTreeSet::from([key("a"), key("b")])
@@ -1080,7 +1241,11 @@ fn prefer_dual_stack_falls_back_to_the_primary_family_then_the_other() {
     assert_eq!(got, Ok(ips(&["1000::"])), "ipFamilies: [IPv6, IPv4]");
     let mut a = allocator(vec![pool("only-v6", &["1000::/126"])]);
     let got = a.allocate(&key("u"), &svc_prefer_dual(), DualStack, &[], None, "");
-    assert_eq!(got, Ok(ips(&["1000::"])), "the secondary family when nothing else");
+    assert_eq!(
+        got,
+        Ok(ips(&["1000::"])),
+        "the secondary family when nothing else"
+    );
     // RequireDualStack does not settle.
     let mut a = allocator(pools());
     let got = a.allocate(&key("v"), &svc_require_dual(), DualStack, &[], None, "");
@@ -1089,22 +1254,31 @@ fn prefer_dual_stack_falls_back_to_the_primary_family_then_the_other() {
 
 #[test]
 fn prefer_dual_stack_gets_an_additional_family_from_its_pool() {
-    let mut a = allocator(vec![pool("p", &["10.0.0.0/30", "1000::/126"]), pool("q", &["1001::/126"])]);
+    let mut a = allocator(vec![
+        pool("p", &["10.0.0.0/30", "1000::/126"]),
+        pool("q", &["1001::/126"]),
+    ]);
     let s = svc_prefer_dual();
-    a.assign(&key("s"), &s, &[ip("10.0.0.1")], &[], None, "").unwrap();
+    a.assign(&key("s"), &s, &[ip("10.0.0.1")], &[], None, "")
+        .unwrap();
     let added = a.allocate_additional_family(&key("s"), &s, ip("10.0.0.1"), "p", &[], None, "");
     assert_eq!(added, Ok(ip("1000::")));
     assert_eq!(a.ips(&key("s")), Some(&ips(&["10.0.0.1", "1000::"])[..]));
     assert_eq!(a.pool_stats("p").in_use, 2);
     // A pool without the other family has nothing to add.
     let mut b = allocator(vec![pool("p", &["10.0.0.0/30"])]);
-    b.assign(&key("s"), &s, &[ip("10.0.0.1")], &[], None, "").unwrap();
+    b.assign(&key("s"), &s, &[ip("10.0.0.1")], &[], None, "")
+        .unwrap();
     let added = b.allocate_additional_family(&key("s"), &s, ip("10.0.0.1"), "p", &[], None, "");
     assert_eq!(
         added.map_err(|e| e.to_string()),
         Err("no available IPs in pool p for ipv6 IPFamily".to_string())
     );
-    assert_eq!(b.ips(&key("s")), Some(&ips(&["10.0.0.1"])[..]), "nothing changed");
+    assert_eq!(
+        b.ips(&key("s")),
+        Some(&ips(&["10.0.0.1"])[..]),
+        "nothing changed"
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1115,22 +1289,37 @@ fn errors_carry_metallb_texts() {
     let mut a = allocator(vec![
         avoid_buggy(pool("p", &["10.0.0.0/24", "1000::/120"])),
         pool("other", &["10.0.1.0/30"]),
-        allocate_to(pool("ns-only", &["10.0.2.0/30"]), sa(0, &["team-a"], &[])),
+        allocate_to(pool("ns-only", &["10.0.2.0/30"]), sa(0, &["team-a"], None)),
         pool("v4-only", &["10.0.3.0/32"]),
     ]);
     let web = ports(&["TCP/80"]);
-    a.assign(&key("ns/a"), &svc(), &[ip("10.0.0.1")], &web, Some("k"), "").unwrap();
-    a.assign(&key("ns/b"), &svc(), &[ip("10.0.0.1")], &ports(&["TCP/443"]), Some("k"), "")
+    a.assign(&key("ns/a"), &svc(), &[ip("10.0.0.1")], &web, Some("k"), "")
         .unwrap();
-    a.assign(&key("ns/full"), &svc(), &[ip("10.0.3.0")], &[], None, "").unwrap();
+    a.assign(
+        &key("ns/b"),
+        &svc(),
+        &[ip("10.0.0.1")],
+        &ports(&["TCP/443"]),
+        Some("k"),
+        "",
+    )
+    .unwrap();
+    a.assign(&key("ns/full"), &svc(), &[ip("10.0.3.0")], &[], None, "")
+        .unwrap();
     let mut err = |k: &str, addrs: &[&str], p: &[Port], share: Option<&str>| {
         a.assign(&key(k), &svc(), &ips(addrs), p, share, "")
             .unwrap_err()
             .to_string()
     };
     let cases = [
-        (err("ns/c", &["192.0.2.1"], &[], None), r#"["192.0.2.1"] is not allowed in config"#),
-        (err("ns/c", &["10.0.0.0"], &[], None), r#"["10.0.0.0"] is not allowed in config"#),
+        (
+            err("ns/c", &["192.0.2.1"], &[], None),
+            r#"["192.0.2.1"] is not allowed in config"#,
+        ),
+        (
+            err("ns/c", &["10.0.0.0"], &[], None),
+            r#"["10.0.0.0"] is not allowed in config"#,
+        ),
         (
             err("ns/c", &["10.0.0.2", "10.0.1.1"], &[], None),
             r#"["10.0.0.2" "10.0.1.1"] is not allowed in config"#,
@@ -1171,8 +1360,14 @@ fn errors_carry_metallb_texts() {
             .unwrap_err()
             .to_string()
     };
-    assert_eq!(from_pool(&mut a, "ns/c", V4, "nope"), r#"unknown pool "nope""#);
-    assert_eq!(from_pool(&mut a, "ns/c", V4, "v4-only"), "no available IPs in pool v4-only");
+    assert_eq!(
+        from_pool(&mut a, "ns/c", V4, "nope"),
+        r#"unknown pool "nope""#
+    );
+    assert_eq!(
+        from_pool(&mut a, "ns/c", V4, "v4-only"),
+        "no available IPs in pool v4-only"
+    );
     assert_eq!(
         from_pool(&mut a, "ns/c", V6, "other"),
         "no available IPs in pool other for ipv6 IPFamily"
@@ -1195,7 +1390,9 @@ fn errors_carry_metallb_texts() {
     let mut full = allocator(vec![pool("tiny", &["10.0.0.0/32"])]);
     full.allocate(&key("a"), &s, V4, &[], None, "").unwrap();
     assert_eq!(
-        full.allocate(&key("b"), &s, V4, &[], None, "").unwrap_err().to_string(),
+        full.allocate(&key("b"), &s, V4, &[], None, "")
+            .unwrap_err()
+            .to_string(),
         "no available IPs"
     );
 }
@@ -1203,28 +1400,29 @@ fn errors_carry_metallb_texts() {
 #[test]
 fn a_failed_assign_keeps_the_previous_allocation() {
     let mut a = allocator(vec![pool("p", &["10.0.0.0/30"])]);
-    a.assign(&key("a"), &svc(), &[ip("10.0.0.1")], &[], None, "").unwrap();
-    a.assign(&key("b"), &svc(), &[ip("10.0.0.2")], &[], None, "").unwrap();
-    assert!(a.assign(&key("a"), &svc(), &[ip("10.0.0.2")], &[], None, "").is_err());
+    a.assign(&key("a"), &svc(), &[ip("10.0.0.1")], &[], None, "")
+        .unwrap();
+    a.assign(&key("b"), &svc(), &[ip("10.0.0.2")], &[], None, "")
+        .unwrap();
+    assert!(
+        a.assign(&key("a"), &svc(), &[ip("10.0.0.2")], &[], None, "")
+            .is_err()
+    );
     assert_eq!(assigned(&a, "a"), ["10.0.0.1"]);
     // Moving to a free address releases the old one.
-    a.assign(&key("a"), &svc(), &[ip("10.0.0.3")], &[], None, "").unwrap();
+    a.assign(&key("a"), &svc(), &[ip("10.0.0.3")], &[], None, "")
+        .unwrap();
     assert!(a.usage.holders(ip("10.0.0.1")).is_empty());
     assert_eq!(a.pool_stats("p").in_use, 2);
-    assert_eq!(
-        a.allocate(&key("c"), &svc(), V4, &[], None, ""),
-        Ok(ips(&["10.0.0.0"]))
-    );
-    assert_eq!(
-        a.allocate(&key("d"), &svc(), V4, &[], None, ""),
-        Ok(ips(&["10.0.0.1"]))
-    );
+    assert_eq!(auto(&mut a, "c", V4), Ok(ips(&["10.0.0.0"])));
+    assert_eq!(auto(&mut a, "d", V4), Ok(ips(&["10.0.0.1"])));
 }
 
 #[test]
 fn ipv4_mapped_ipv6_addresses_are_ipv4() {
     let mut a = allocator(vec![pool("p", &["10.0.0.0/30"])]);
-    a.assign(&key("a"), &svc(), &[ip("::ffff:10.0.0.1")], &[], None, "").unwrap();
+    a.assign(&key("a"), &svc(), &[ip("::ffff:10.0.0.1")], &[], None, "")
+        .unwrap();
     assert_eq!(assigned(&a, "a"), ["10.0.0.1"]);
     assert_eq!(a.pool_for_ips(&[ip("::ffff:10.0.0.2")]), Some("p"));
 }
@@ -1233,8 +1431,12 @@ fn ipv4_mapped_ipv6_addresses_are_ipv4() {
 fn queries_report_the_allocation() {
     let mut a = allocator(vec![pool("p", &["10.0.0.0/30"])]);
     let k = key("ns/a");
-    assert_eq!((a.pool(&k), a.ips(&k), a.allocation_key(&k)), (None, None, None));
-    a.allocate(&k, &svc(), V4, &ports(&["TCP/80"]), Some("k"), "app=web").unwrap();
+    assert_eq!(
+        (a.pool(&k), a.ips(&k), a.allocation_key(&k)),
+        (None, None, None)
+    );
+    a.allocate(&k, &svc(), V4, &ports(&["TCP/80"]), Some("k"), "app=web")
+        .unwrap();
     assert_eq!(a.pool(&k), Some("p"));
     assert_eq!(a.ips(&k), Some(&ips(&["10.0.0.0"])[..]));
     assert_eq!(
@@ -1248,15 +1450,22 @@ fn queries_report_the_allocation() {
     assert_eq!(a.pool_for_ips(&ips(&["10.0.1.0"])), None);
     assert_eq!(a.pool_for_ips(&[]), None);
     // An allocation with an empty sharing key does not share.
-    a.allocate(&key("ns/b"), &svc(), V4, &[], Some(""), "").unwrap();
-    assert!(a.assign(&key("ns/c"), &svc(), &ips(&["10.0.0.1"]), &[], Some(""), "").is_err());
+    a.allocate(&key("ns/b"), &svc(), V4, &[], Some(""), "")
+        .unwrap();
+    assert!(
+        a.assign(&key("ns/c"), &svc(), &ips(&["10.0.0.1"]), &[], Some(""), "")
+            .is_err()
+    );
     assert!(a.unassign(&k));
     assert!(!a.unassign(&k));
 }
 
 #[test]
 fn service_keys_print_as_metallb_keys() {
-    assert_eq!(ServiceKey::new("default", "nginx").as_str(), "default/nginx");
+    assert_eq!(
+        ServiceKey::new("default", "nginx").as_str(),
+        "default/nginx"
+    );
     assert_eq!(ServiceKey::new("", "nginx").to_string(), "nginx");
 }
 
@@ -1280,7 +1489,10 @@ fn a_slash_16_fills_up_exactly() {
     }
     assert_eq!(n, 65_024);
     let stats = a.pool_stats("big");
-    assert_eq!((stats.total_v4, stats.in_use_v4, stats.available_v4), (65_024, 65_024, 0));
+    assert_eq!(
+        (stats.total_v4, stats.in_use_v4, stats.available_v4),
+        (65_024, 65_024, 0)
+    );
     // Freeing one in the middle makes exactly it the next one handed out.
     a.unassign(&key("s30000"));
     let got = a.allocate(&key("again"), &s, V4, &[], None, "").unwrap();
@@ -1291,14 +1503,14 @@ fn a_slash_16_fills_up_exactly() {
 fn huge_ipv6_pools_allocate_without_walking() {
     let mut a = allocator(vec![pool("v6", &["fd00::/48"])]);
     for i in 0..1000u32 {
-        a.allocate(&key(&format!("s{i}")), &svc(), V6, &[], None, "").unwrap();
+        auto(&mut a, &format!("s{i}"), V6).unwrap();
     }
-    assert_eq!(
-        a.allocate(&key("next"), &svc(), V6, &[], None, ""),
-        Ok(ips(&["fd00::3e8"]))
-    );
+    assert_eq!(auto(&mut a, "next", V6), Ok(ips(&["fd00::3e8"])));
     let stats = a.pool_stats("v6");
-    assert_eq!((stats.total_v6, stats.in_use_v6, stats.available_v6), (i64::MAX, 1001, i64::MAX - 1001));
+    assert_eq!(
+        (stats.total_v6, stats.in_use_v6, stats.available_v6),
+        (i64::MAX, 1001, i64::MAX - 1001)
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1312,16 +1524,50 @@ mod properties {
     /// buggy addresses, one pinned to a namespace), six Services, two sharing keys.
     #[derive(Debug, Clone)]
     enum Op {
-        Assign { svc: usize, addrs: Vec<usize>, share: usize, port: usize, backend: usize },
-        Allocate { svc: usize, family: usize, share: usize, port: usize, backend: usize },
-        FromPool { svc: usize, family: usize, pool: usize, share: usize, port: usize },
-        Unassign { svc: usize },
-        SetPools { variant: usize },
+        Assign {
+            svc: usize,
+            addrs: Vec<usize>,
+            share: usize,
+            port: usize,
+            backend: usize,
+        },
+        Allocate {
+            svc: usize,
+            family: usize,
+            share: usize,
+            port: usize,
+            backend: usize,
+        },
+        FromPool {
+            svc: usize,
+            family: usize,
+            pool: usize,
+            share: usize,
+            port: usize,
+        },
+        Unassign {
+            svc: usize,
+        },
+        SetPools {
+            variant: usize,
+        },
     }
 
     const ADDRS: &[&str] = &[
-        "10.0.0.0", "10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.255", "10.0.1.0", "10.0.1.1",
-        "10.0.2.1", "10.0.2.2", "1000::", "1000::1", "1000::2", "1000::3", "1001::1",
+        "10.0.0.0",
+        "10.0.0.1",
+        "10.0.0.2",
+        "10.0.0.3",
+        "10.0.0.255",
+        "10.0.1.0",
+        "10.0.1.1",
+        "10.0.2.1",
+        "10.0.2.2",
+        "1000::",
+        "1000::1",
+        "1000::2",
+        "1000::3",
+        "1001::1",
     ];
     const POOL_NAMES: &[&str] = &["a", "b", "pinned"];
     const SHARES: &[Option<&str>] = &[None, Some("k"), Some("j")];
@@ -1338,13 +1584,17 @@ mod properties {
         pools(vec![
             a,
             avoid_buggy(pool("b", &["10.0.0.252/30", "10.0.1.0/30", "1001::/127"])),
-            allocate_to(pool("pinned", &["10.0.2.0/30"]), sa(3, &["ns1"], &[])),
+            allocate_to(pool("pinned", &["10.0.2.0/30"]), sa(3, &["ns1"], None)),
         ])
     }
 
     fn service(i: usize) -> (ServiceKey, ServiceInfo) {
         let ns = if i % 2 == 0 { "ns1" } else { "ns2" };
-        let policy = [FamilyPolicy::SingleStack, FamilyPolicy::PreferDualStack, FamilyPolicy::RequireDualStack][i % 3];
+        let policy = [
+            FamilyPolicy::SingleStack,
+            FamilyPolicy::PreferDualStack,
+            FamilyPolicy::RequireDualStack,
+        ][i % 3];
         (
             ServiceKey::new(ns, &format!("s{i}")),
             ServiceInfo {
@@ -1370,18 +1620,58 @@ mod properties {
 
     fn apply(a: &mut Allocator, op: &Op) {
         match *op {
-            Op::Assign { svc, ref addrs, share, port, backend } => {
+            Op::Assign {
+                svc,
+                ref addrs,
+                share,
+                port,
+                backend,
+            } => {
                 let (k, s) = service(svc);
                 let addrs: Vec<IpAddr> = addrs.iter().map(|&i| ip(ADDRS[i])).collect();
-                let _ = a.assign(&k, &s, &addrs, &ports(&[PORTS[port]]), SHARES[share], BACKENDS[backend]);
+                let _ = a.assign(
+                    &k,
+                    &s,
+                    &addrs,
+                    &ports(&[PORTS[port]]),
+                    SHARES[share],
+                    BACKENDS[backend],
+                );
             }
-            Op::Allocate { svc, family, share, port, backend } => {
+            Op::Allocate {
+                svc,
+                family,
+                share,
+                port,
+                backend,
+            } => {
                 let (k, s) = service(svc);
-                let _ = a.allocate(&k, &s, FAMILIES[family], &ports(&[PORTS[port]]), SHARES[share], BACKENDS[backend]);
+                let _ = a.allocate(
+                    &k,
+                    &s,
+                    FAMILIES[family],
+                    &ports(&[PORTS[port]]),
+                    SHARES[share],
+                    BACKENDS[backend],
+                );
             }
-            Op::FromPool { svc, family, pool, share, port } => {
+            Op::FromPool {
+                svc,
+                family,
+                pool,
+                share,
+                port,
+            } => {
                 let (k, s) = service(svc);
-                let _ = a.allocate_from_pool(&k, &s, FAMILIES[family], POOL_NAMES[pool], &ports(&[PORTS[port]]), SHARES[share], "");
+                let _ = a.allocate_from_pool(
+                    &k,
+                    &s,
+                    FAMILIES[family],
+                    POOL_NAMES[pool],
+                    &ports(&[PORTS[port]]),
+                    SHARES[share],
+                    "",
+                );
             }
             Op::Unassign { svc } => {
                 a.unassign(&service(svc).0);
@@ -1397,11 +1687,21 @@ mod properties {
         let mut holders: BTreeMap<IpAddr, Vec<(&ServiceKey, &Allocation)>> = BTreeMap::new();
         for (k, alloc) in &a.allocated {
             prop_assert!(!alloc.ips.is_empty() && alloc.ips.len() <= 2);
-            prop_assert!(ServiceFamily::for_addresses(&alloc.ips).is_some(), "{:?}", alloc.ips);
+            prop_assert!(
+                ServiceFamily::for_addresses(&alloc.ips).is_some(),
+                "{:?}",
+                alloc.ips
+            );
             let state = a.pools.get(&alloc.pool);
             prop_assert!(state.is_some(), "{} is in a pool that does not exist", k);
             for addr in &alloc.ips {
-                prop_assert!(state.is_some_and(|p| p.may_hand_out(*addr)), "{} of {} not in {}", addr, k, alloc.pool);
+                prop_assert!(
+                    state.is_some_and(|p| p.may_hand_out(*addr)),
+                    "{} of {} not in {}",
+                    addr,
+                    k,
+                    alloc.pool
+                );
                 holders.entry(*addr).or_default().push((k, alloc));
             }
         }
@@ -1410,8 +1710,18 @@ mod properties {
             if hs.len() > 1 {
                 let mut seen_ports = BTreeSet::new();
                 for (k, alloc) in hs {
-                    prop_assert!(!alloc.key.sharing.is_empty(), "{} holds shared {} without a key", k, addr);
-                    prop_assert_eq!(&alloc.key, &hs[0].1.key, "{} shared with different keys", addr);
+                    prop_assert!(
+                        !alloc.key.sharing.is_empty(),
+                        "{} holds shared {} without a key",
+                        k,
+                        addr
+                    );
+                    prop_assert_eq!(
+                        &alloc.key,
+                        &hs[0].1.key,
+                        "{} shared with different keys",
+                        addr
+                    );
                     for p in &alloc.ports {
                         prop_assert!(seen_ports.insert(p.clone()), "port {} twice on {}", p, addr);
                     }
@@ -1421,8 +1731,15 @@ mod properties {
             want.sort();
             prop_assert_eq!(a.usage.holders(*addr), want);
         }
-        prop_assert_eq!(a.usage.held().count(), holders.len(), "the usage index holds stale addresses");
-        prop_assert!(a.usage.sharing_index_is_exact(), "the sharing-key index is stale");
+        prop_assert_eq!(
+            a.usage.held().count(),
+            holders.len(),
+            "the usage index holds stale addresses"
+        );
+        prop_assert!(
+            a.usage.sharing_index_is_exact(),
+            "the sharing-key index is stale"
+        );
         // Counters: distinct addresses per family held by each pool's allocations.
         for name in a.pools.keys() {
             let mine: BTreeSet<IpAddr> = a
@@ -1434,7 +1751,12 @@ mod properties {
             let v4 = mine.iter().filter(|x| x.is_ipv4()).count() as i64;
             let v6 = mine.len() as i64 - v4;
             let s = a.pool_stats(name);
-            prop_assert_eq!((s.in_use_v4, s.in_use_v6, s.in_use), (v4, v6, v4 + v6), "{}", name);
+            prop_assert_eq!(
+                (s.in_use_v4, s.in_use_v6, s.in_use),
+                (v4, v6, v4 + v6),
+                "{}",
+                name
+            );
             prop_assert_eq!(s.available_v4, s.total_v4 - v4);
             prop_assert!(s.available_v4 >= 0 && s.available_v6 >= 0);
         }
@@ -1443,16 +1765,19 @@ mod properties {
 
     /// MetalLB's `getIPFromCIDR`, literally: walk the CIDR from its first address and stop at
     /// the first one the pool may hand out and the sharing check lets through.
-    fn walk(a: &Allocator, pool: &str, k: &ServiceKey, p: &[Port], akey: &AllocationKey) -> Vec<Option<IpAddr>> {
+    fn walk(a: &Allocator, pool: &str, who: &Seeker<'_>) -> Vec<Option<IpAddr>> {
         let state = &a.pools[pool];
         state
             .cidrs()
             .map(|net| {
                 net.hosts()
-                    .chain([IpAddr::from(net.network()), IpAddr::from(net.broadcast())])
+                    .chain([net.network(), net.broadcast()])
                     .collect::<BTreeSet<IpAddr>>()
                     .into_iter()
-                    .find(|x| state.may_hand_out_from(&net, *x) && a.usage.check(k, *x, p, akey).is_ok())
+                    .find(|x| {
+                        state.may_hand_out_from(&net, *x)
+                            && a.usage.check(who.key, *x, who.ports, &who.akey).is_ok()
+                    })
             })
             .collect()
     }
@@ -1486,15 +1811,15 @@ mod properties {
             }
             let k = if who == 6 { key("newcomer") } else { service(who).0 };
             let p = ports(&[PORTS[port]]);
-            let akey = allocation_key(SHARES[share], BACKENDS[backend]);
+            let who = Seeker::new(&k, &p, SHARES[share], BACKENDS[backend]);
             for name in a.pools.keys() {
                 let state = &a.pools[name];
                 let fast: Vec<Option<IpAddr>> = state
                     .cidrs()
                     .enumerate()
-                    .map(|(i, net)| a.first_usable(state, i, &net, &k, &p, &akey))
+                    .map(|(i, net)| a.first_usable(state, i, &net, &who))
                     .collect();
-                prop_assert_eq!(fast, walk(&a, name, &k, &p, &akey), "pool {}", name);
+                prop_assert_eq!(fast, walk(&a, name, &who), "pool {}", name);
             }
         }
     }
