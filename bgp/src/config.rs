@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+pub use crate::damping::IdleHold;
 pub use crate::fsm::RemoteAs;
 use crate::packet::Family;
 
@@ -64,6 +65,9 @@ pub struct PeerConfig {
     pub keepalive: Option<u16>,
     /// Time between connection attempts (FRR default 120 s).
     pub connect_retry: Duration,
+    /// How long the session waits in Idle before it starts again by itself after going
+    /// down: 1 s, growing for a peer that keeps failing (RFC 4271 DampPeerOscillations).
+    pub idle_hold: IdleHold,
     /// Never connect; wait for the peer.
     pub passive: bool,
     /// TCP MD5 password (RFC 2385).
@@ -98,6 +102,7 @@ impl PeerConfig {
             hold_time: 180,
             keepalive: None,
             connect_retry: Duration::from_secs(120),
+            idle_hold: IdleHold::DEFAULT,
             passive: false,
             password: None,
             families: vec![Family::Ipv4Unicast, Family::Ipv6Unicast],

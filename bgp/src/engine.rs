@@ -361,6 +361,7 @@ impl Core {
             hold_time: config.hold_time,
             keepalive: config.keepalive,
             connect_retry: config.connect_retry,
+            idle_hold: config.idle_hold,
             passive: config.passive,
             families: config.families.clone(),
         }

@@ -4,11 +4,16 @@
 //! current time) and carries out the [`Action`]s it returns — connect, send, close, report.
 //! Timers are deadlines the machine keeps; the task sleeps until [`Fsm::next_deadline`] and
 //! then calls [`Fsm::poll_timers`]. Every transition is therefore a plain unit test.
+//!
+//! A session that goes down restarts by itself (RFC 4271 AutomaticStart) once its
+//! IdleHoldTime has passed, growing while the peer keeps failing ([`crate::damping`]).
 
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
+use crate::damping::Damping;
+pub use crate::damping::IdleHold;
 use crate::packet::message::AS_TRANS;
 use crate::packet::notification::{self, cease, open};
 use crate::packet::{AfiSafi, Capability, Family, Message, Notification, Open, Update};
@@ -97,6 +102,8 @@ pub struct FsmConfig {
     pub keepalive: Option<u16>,
     /// Time between connection attempts.
     pub connect_retry: Duration,
+    /// How long to stay in Idle after the session went down (DampPeerOscillations).
+    pub idle_hold: IdleHold,
     /// Never connect; only accept.
     pub passive: bool,
     /// Families we offer.
@@ -112,6 +119,8 @@ pub enum Timer {
     Hold,
     /// KeepaliveTimer.
     Keepalive,
+    /// IdleHoldTimer: the automatic restart after the session went down (FRR's start timer).
+    IdleHold,
 }
 
 /// An event fed to the machine.
@@ -214,13 +223,16 @@ pub struct Negotiated {
 const OPEN_HOLD_TIME: Duration = Duration::from_secs(240);
 
 /// The session state machine of one peer.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Fsm {
     config: FsmConfig,
     state: SessionState,
     connect_retry_at: Option<Instant>,
     hold_at: Option<Instant>,
     keepalive_at: Option<Instant>,
+    /// When the session starts again by itself (Idle after a failure only).
+    idle_hold_at: Option<Instant>,
+    damping: Damping,
     negotiated: Option<Negotiated>,
     /// Hold time while OpenConfirm/Established (None until negotiated).
     hold: Option<Duration>,
@@ -236,6 +248,8 @@ impl Fsm {
             connect_retry_at: None,
             hold_at: None,
             keepalive_at: None,
+            idle_hold_at: None,
+            damping: Damping::default(),
             negotiated: None,
             hold: None,
             keepalive: None,
@@ -259,10 +273,42 @@ impl Fsm {
 
     /// The earliest pending timer deadline.
     pub fn next_deadline(&self) -> Option<Instant> {
-        [self.connect_retry_at, self.hold_at, self.keepalive_at]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.connect_retry_at,
+            self.hold_at,
+            self.keepalive_at,
+            self.idle_hold_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// When `timer` fires, if it runs.
+    pub fn deadline(&self, timer: Timer) -> Option<Instant> {
+        match timer {
+            Timer::ConnectRetry => self.connect_retry_at,
+            Timer::Hold => self.hold_at,
+            Timer::Keepalive => self.keepalive_at,
+            Timer::IdleHold => self.idle_hold_at,
+        }
+    }
+
+    /// Failures in the peer's current series (DampPeerOscillations; 0 when none).
+    pub fn failures(&self) -> u32 {
+        self.damping.failures()
+    }
+
+    /// Whether a connection from the peer is taken now. In Connect and Active, and in Idle
+    /// while the automatic restart after a first failure is pending: a peer that restarts is
+    /// taken back at once, as FRR does (AutomaticStart_with_PassiveTcpEstablishment). A peer
+    /// held back for failing again and again is refused until its IdleHoldTime has passed.
+    pub fn accepts_connection(&self) -> bool {
+        match self.state {
+            SessionState::Connect | SessionState::Active => true,
+            SessionState::Idle => self.idle_hold_at.is_some() && !self.damping.holding_back(),
+            _ => false,
+        }
     }
 
     /// Fires every timer whose deadline is at or before `now`.
@@ -285,6 +331,11 @@ impl Fsm {
             self.connect_retry_at = None;
             self.connect_retry_expired(now, &mut actions);
         }
+        if self.idle_hold_at.is_some_and(|t| t <= now) {
+            self.idle_hold_at = None;
+            // AutomaticStart.
+            self.start(now, &mut actions);
+        }
         actions
     }
 
@@ -292,7 +343,11 @@ impl Fsm {
     pub fn handle(&mut self, input: Input, now: Instant) -> Vec<Action> {
         let mut actions = Vec::new();
         match input {
-            Input::Start => self.start(now, &mut actions),
+            Input::Start => {
+                // An operator's start is not a restart after failures.
+                self.damping.reset();
+                self.start(now, &mut actions);
+            }
             Input::Stop { subcode } => {
                 if self.has_connection() {
                     let n = Notification::new(notification::CEASE, subcode);
@@ -300,6 +355,8 @@ impl Fsm {
                 }
                 self.go_idle(DownReason::AdminStop, &mut actions);
                 self.connect_retry_at = None;
+                self.idle_hold_at = None;
+                self.damping.reset();
             }
             Input::Connected => self.connected(now, &mut actions),
             Input::ConnectionLost => self.connection_lost(now, &mut actions),
@@ -331,27 +388,29 @@ impl Fsm {
         if self.state != SessionState::Idle {
             return;
         }
+        self.idle_hold_at = None;
         if self.config.passive {
             self.set_state(SessionState::Active, actions);
         } else {
             self.set_state(SessionState::Connect, actions);
             actions.push(Action::Connect);
         }
-        self.connect_retry_at = Some(now + self.config.connect_retry);
+        self.arm_connect_retry(now);
+    }
+
+    /// Starts ConnectRetryTimer; a passive peer never connects, so it has none (as FRR).
+    fn arm_connect_retry(&mut self, now: Instant) {
+        self.connect_retry_at = (!self.config.passive).then(|| now + self.config.connect_retry);
     }
 
     fn connect_retry_expired(&mut self, now: Instant, actions: &mut Vec<Action>) {
-        match self.state {
-            SessionState::Connect | SessionState::Active => {
-                self.connect_retry_at = Some(now + self.config.connect_retry);
-                if !self.config.passive {
-                    actions.push(Action::Close);
-                    self.set_state(SessionState::Connect, actions);
-                    actions.push(Action::Connect);
-                }
-            }
-            SessionState::Idle => self.start(now, actions),
-            _ => {}
+        if matches!(self.state, SessionState::Connect | SessionState::Active)
+            && !self.config.passive
+        {
+            self.arm_connect_retry(now);
+            actions.push(Action::Close);
+            self.set_state(SessionState::Connect, actions);
+            actions.push(Action::Connect);
         }
     }
 
@@ -365,6 +424,12 @@ impl Fsm {
     }
 
     fn connected(&mut self, now: Instant, actions: &mut Vec<Action>) {
+        if self.state == SessionState::Idle && self.accepts_connection() {
+            // The peer came back before our automatic restart: start passively on its
+            // connection.
+            self.idle_hold_at = None;
+            self.set_state(SessionState::Active, actions);
+        }
         match self.state {
             SessionState::Connect | SessionState::Active => {
                 self.connect_retry_at = None;
@@ -386,7 +451,7 @@ impl Fsm {
                 actions.push(Action::Close);
                 self.set_state(SessionState::Active, actions);
                 if self.connect_retry_at.is_none() {
-                    self.connect_retry_at = Some(now + self.config.connect_retry);
+                    self.arm_connect_retry(now);
                 }
             }
             SessionState::Active => {}
@@ -396,7 +461,7 @@ impl Fsm {
                 self.clear_session_timers();
                 self.negotiated = None;
                 self.set_state(SessionState::Active, actions);
-                self.connect_retry_at = Some(now + self.config.connect_retry);
+                self.arm_connect_retry(now);
             }
             SessionState::OpenConfirm | SessionState::Established => {
                 self.go_idle(DownReason::ConnectionClosed, actions);
@@ -405,7 +470,7 @@ impl Fsm {
         }
     }
 
-    /// Sends `n`, closes and goes to Idle; the session restarts after ConnectRetry.
+    /// Sends `n`, closes and goes to Idle; the session restarts after its IdleHoldTime.
     fn fail_with(&mut self, n: Notification, now: Instant, actions: &mut Vec<Action>) {
         if self.state == SessionState::Idle {
             return;
@@ -415,8 +480,12 @@ impl Fsm {
         self.schedule_restart(now);
     }
 
+    /// The session failed and is in Idle: it starts again by itself after the IdleHoldTime
+    /// of this failure (RFC 4271 AutomaticStart with DampPeerOscillations).
     fn schedule_restart(&mut self, now: Instant) {
-        self.connect_retry_at = Some(now + self.config.connect_retry);
+        let hold = self.damping.failure(&self.config.idle_hold, now);
+        self.connect_retry_at = None;
+        self.idle_hold_at = Some(now + hold);
     }
 
     fn clear_session_timers(&mut self) {
@@ -636,6 +705,7 @@ mod tests {
             hold_time: 90,
             keepalive: None,
             connect_retry: Duration::from_secs(5),
+            idle_hold: IdleHold::DEFAULT,
             passive,
             families: vec![Family::Ipv4Unicast],
         }
@@ -663,6 +733,12 @@ mod tests {
         let now = Instant::now();
         let mut fsm = Fsm::new(config(false));
         fsm.handle(Input::Start, now);
+        reestablish(&mut fsm, now);
+        (fsm, now)
+    }
+
+    /// Takes a machine in Connect, Active (or Idle taking a connection) to Established at `now`.
+    fn reestablish(fsm: &mut Fsm, now: Instant) {
         fsm.handle(Input::Connected, now);
         fsm.handle(
             Input::Message(Message::Open(peer_open(64512, [10, 0, 0, 2], 9))),
@@ -670,7 +746,25 @@ mod tests {
         );
         let actions = fsm.handle(Input::Message(Message::Keepalive), now);
         assert!(actions.iter().any(|a| matches!(a, Action::Up(_))));
-        (fsm, now)
+    }
+
+    /// Drops an Established session `n` times in a row, each time coming back as soon as the
+    /// restart is due; returns when the last session came up.
+    fn flap(fsm: &mut Fsm, mut now: Instant, n: usize) -> Instant {
+        for _ in 0..n {
+            fsm.handle(Input::ConnectionLost, now);
+            now += restart_in(fsm, now);
+            fsm.poll_timers(now);
+            reestablish(fsm, now);
+        }
+        now
+    }
+
+    /// How long after `now` the automatic restart is due.
+    fn restart_in(fsm: &Fsm, now: Instant) -> Duration {
+        fsm.deadline(Timer::IdleHold)
+            .expect("an automatic restart is scheduled")
+            .duration_since(now)
     }
 
     #[test]
@@ -814,13 +908,147 @@ mod tests {
     }
 
     #[test]
-    fn idle_session_restarts_after_connect_retry() {
+    fn session_down_restarts_within_a_second_not_after_connect_retry() {
+        for down in [
+            Input::ConnectionLost,
+            Input::Message(Message::Notification(Notification::new(6, 2))),
+            Input::DecodeError(Notification::new(1, 2)),
+        ] {
+            let (mut fsm, now) = established();
+            fsm.handle(down.clone(), now);
+            assert_eq!(fsm.state(), SessionState::Idle, "{down:?}");
+            assert!(restart_in(&fsm, now) <= Duration::from_secs(1), "{down:?}");
+            assert_eq!(fsm.next_deadline(), fsm.deadline(Timer::IdleHold));
+            assert_eq!(fsm.deadline(Timer::ConnectRetry), None);
+            let at = fsm.deadline(Timer::IdleHold).unwrap();
+            assert!(fsm.poll_timers(at - Duration::from_millis(1)).is_empty());
+            let actions = fsm.poll_timers(at);
+            assert!(actions.contains(&Action::Connect), "{down:?}");
+            assert_eq!(fsm.state(), SessionState::Connect);
+            assert_eq!(fsm.deadline(Timer::IdleHold), None);
+        }
+    }
+
+    #[test]
+    fn hold_timer_expiry_restarts_within_a_second() {
+        let (mut fsm, now) = established();
+        let expired = now + Duration::from_secs(9);
+        fsm.poll_timers(expired);
+        assert_eq!(fsm.state(), SessionState::Idle);
+        assert!(restart_in(&fsm, expired) <= Duration::from_secs(1));
+    }
+
+    #[test]
+    fn passive_peer_restarts_into_active_without_a_connect_timer() {
+        let now = Instant::now();
+        let mut fsm = Fsm::new(config(true));
+        fsm.handle(Input::Start, now);
+        assert_eq!(fsm.deadline(Timer::ConnectRetry), None);
+        reestablish(&mut fsm, now);
+        fsm.handle(Input::ConnectionLost, now);
+        let at = fsm.deadline(Timer::IdleHold).unwrap();
+        let actions = fsm.poll_timers(at);
+        assert!(!actions.contains(&Action::Connect));
+        assert_eq!(fsm.state(), SessionState::Active);
+        assert_eq!(fsm.next_deadline(), None);
+    }
+
+    #[test]
+    fn a_restarting_peer_is_taken_back_before_our_own_restart() {
         let (mut fsm, now) = established();
         fsm.handle(Input::ConnectionLost, now);
+        assert!(fsm.accepts_connection());
+        let actions = fsm.handle(Input::Connected, now + Duration::from_millis(10));
+        assert!(actions.iter().any(|a| matches!(a, Action::Send(Message::Open(_)))));
+        assert_eq!(fsm.state(), SessionState::OpenSent);
+        assert_eq!(fsm.deadline(Timer::IdleHold), None);
+        assert!(actions.contains(&Action::StateChange {
+            from: SessionState::Idle,
+            to: SessionState::Active
+        }));
+    }
+
+    #[test]
+    fn repeated_flaps_grow_the_idle_hold_up_to_a_minute() {
+        let (mut fsm, mut now) = established();
+        let mut holds = Vec::new();
+        for _ in 0..9 {
+            fsm.handle(Input::ConnectionLost, now);
+            let hold = restart_in(&fsm, now);
+            holds.push(hold.as_secs());
+            now += hold;
+            fsm.poll_timers(now);
+            reestablish(&mut fsm, now);
+        }
+        assert_eq!(holds, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(fsm.failures(), 9);
+    }
+
+    #[test]
+    fn a_peer_held_back_is_refused_until_its_idle_hold_passed() {
+        let (mut fsm, now) = established();
+        fsm.handle(Input::ConnectionLost, now);
+        reestablish(&mut fsm, now);
+        fsm.handle(Input::ConnectionLost, now);
+        assert_eq!(restart_in(&fsm, now), Duration::from_secs(2));
+        assert!(!fsm.accepts_connection());
+        let actions = fsm.handle(Input::Connected, now);
+        assert!(actions.is_empty());
         assert_eq!(fsm.state(), SessionState::Idle);
-        let actions = fsm.poll_timers(now + Duration::from_secs(5));
-        assert!(actions.contains(&Action::Connect));
-        assert_eq!(fsm.state(), SessionState::Connect);
+        fsm.poll_timers(now + Duration::from_secs(2));
+        assert!(fsm.accepts_connection());
+    }
+
+    #[test]
+    fn a_session_stable_for_five_minutes_restarts_within_a_second_again() {
+        let (mut fsm, now) = established();
+        let up_since = flap(&mut fsm, now, 5);
+        // Up for four minutes, then down: still the same series.
+        let mut unstable = fsm.clone();
+        let t = up_since + Duration::from_secs(240);
+        unstable.handle(Input::ConnectionLost, t);
+        assert_eq!(restart_in(&unstable, t), Duration::from_secs(32));
+        // Up for five minutes: the peer is stable again.
+        let t = up_since + IdleHold::DEFAULT.stable;
+        fsm.handle(Input::ConnectionLost, t);
+        assert_eq!(restart_in(&fsm, t), Duration::from_secs(1));
+        assert_eq!(fsm.failures(), 1);
+    }
+
+    #[test]
+    fn an_operator_clear_forgets_the_flaps() {
+        let (mut fsm, now) = established();
+        fsm.handle(Input::ConnectionLost, now);
+        reestablish(&mut fsm, now);
+        fsm.handle(Input::ConnectionLost, now);
+        assert_eq!(fsm.failures(), 2);
+        fsm.handle(Input::Stop { subcode: 4 }, now);
+        assert_eq!(fsm.next_deadline(), None);
+        fsm.handle(Input::Start, now);
+        reestablish(&mut fsm, now);
+        fsm.handle(Input::ConnectionLost, now);
+        assert_eq!(restart_in(&fsm, now), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_failed_open_exchange_counts_as_a_failure() {
+        let now = Instant::now();
+        let mut fsm = Fsm::new(config(false));
+        fsm.handle(Input::Start, now);
+        let mut holds = Vec::new();
+        let mut t = now;
+        for _ in 0..3 {
+            fsm.handle(Input::Connected, t);
+            fsm.handle(
+                Input::Message(Message::Open(peer_open(64999, [10, 0, 0, 2], 90))),
+                t,
+            );
+            let hold = restart_in(&fsm, t);
+            holds.push(hold.as_secs());
+            t += hold;
+            fsm.poll_timers(t);
+        }
+        assert_eq!(holds, [1, 2, 4]);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! this crate's public API.
 
 pub mod config;
+pub mod damping;
 mod engine;
 pub mod export;
 pub mod fsm;
@@ -14,7 +15,7 @@ pub mod rib;
 pub mod session;
 pub mod speaker;
 
-pub use config::{BGP_PORT, ListenRange, PeerConfig, RemoteAs, SpeakerConfig};
+pub use config::{BGP_PORT, IdleHold, ListenRange, PeerConfig, RemoteAs, SpeakerConfig};
 pub use fsm::{DownReason, Negotiated, SessionState};
 pub use packet::Family;
 pub use rib::{BestChange, PathView, PeerId, PeerInfo, RouteAttributes, Selected};

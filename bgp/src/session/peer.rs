@@ -17,7 +17,7 @@ use tracing::{debug, info, warn};
 use super::connection::{Connection, Direction, Received};
 use super::status::{MessageCounters, PeerStatus};
 use crate::config::PeerConfig;
-use crate::fsm::{Action, DownReason, Fsm, FsmConfig, Input, Negotiated, SessionState};
+use crate::fsm::{Action, DownReason, Fsm, FsmConfig, Input, Negotiated, SessionState, Timer};
 use crate::md5::set_md5_key;
 use crate::packet::notification::cease;
 use crate::packet::{AfiSafi, DecodeOptions, EncodeOptions, Message, Notification, Open, Update};
@@ -295,17 +295,18 @@ impl PeerSession {
                 return;
             }
         };
-        match self.fsm.state() {
-            SessionState::Idle => {
-                // Administratively down or waiting to restart: refuse.
-                refuse(conn, cease::CONNECTION_REJECTED, &self.fsm);
+        if self.fsm.accepts_connection() {
+            if let Some(attempt) = self.connecting.take() {
+                attempt.abort();
             }
-            SessionState::Connect | SessionState::Active => {
-                if let Some(attempt) = self.connecting.take() {
-                    attempt.abort();
-                }
-                self.conn = Some(conn);
-                self.input(Input::Connected).await;
+            self.conn = Some(conn);
+            self.input(Input::Connected).await;
+            return;
+        }
+        match self.fsm.state() {
+            SessionState::Idle | SessionState::Connect | SessionState::Active => {
+                // Administratively down, or held back after failing again and again.
+                refuse(conn, cease::CONNECTION_REJECTED, &self.fsm);
             }
             SessionState::OpenSent | SessionState::OpenConfirm => {
                 if self.candidate.is_some() {
@@ -464,6 +465,12 @@ impl PeerSession {
                 }
             }
         }
+        let next_start = self.fsm.deadline(Timer::IdleHold);
+        let next_connect = self.fsm.deadline(Timer::ConnectRetry);
+        self.with_status(|s| {
+            s.next_start = next_start;
+            s.next_connect = next_connect;
+        });
         // Once the OPENs are exchanged, decode and encode with the negotiated options.
         if let (Some(negotiated), Some(conn)) = (self.fsm.negotiated(), self.conn.as_mut()) {
             conn.set_options(

@@ -57,6 +57,10 @@ pub struct PeerStatus {
     pub prefixes_received: u64,
     /// Prefixes advertised to the peer (all families).
     pub prefixes_sent: u64,
+    /// When the session starts again by itself after going down (FRR's "Next start timer").
+    pub next_start: Option<Instant>,
+    /// When the next connection attempt is due (FRR's "Next connect timer").
+    pub next_connect: Option<Instant>,
 }
 
 impl PeerStatus {
@@ -76,6 +80,8 @@ impl PeerStatus {
             last_reset: None,
             prefixes_received: 0,
             prefixes_sent: 0,
+            next_start: None,
+            next_connect: None,
         }
     }
 
