@@ -19,7 +19,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::{ListenRange, PeerConfig, SpeakerConfig};
 use crate::export::{self, Source, Target};
-use crate::fsm::{FsmConfig, Negotiated};
+use crate::fsm::{FsmConfig, Negotiated, SessionState};
 use crate::md5::set_md5_key;
 use crate::packet::notification::cease;
 use crate::packet::{
@@ -83,6 +83,22 @@ struct PeerEntry {
     handle: PeerHandle,
     dynamic: bool,
     session: Option<Session>,
+    /// Connections from the peer handed to its task.
+    inbound_handed: u64,
+}
+
+impl PeerEntry {
+    /// Whether the task has no connection and none is on its way to it: only then may a
+    /// dynamic peer whose session ended be forgotten without dropping the peer's reconnection.
+    fn without_connection(&self) -> bool {
+        self.handle.status.lock().is_ok_and(|s| {
+            s.inbound_handled == self.inbound_handed
+                && matches!(
+                    s.state,
+                    SessionState::Idle | SessionState::Connect | SessionState::Active
+                )
+        })
+    }
 }
 
 /// An Established session, as the core sees it.
@@ -390,6 +406,7 @@ impl Core {
                 handle,
                 dynamic,
                 session: None,
+                inbound_handed: 0,
             },
         );
         Ok(())
@@ -438,7 +455,8 @@ impl Core {
                 return;
             }
         }
-        if let Some(entry) = self.peers.get(&address) {
+        if let Some(entry) = self.peers.get_mut(&address) {
+            entry.inbound_handed += 1;
             let _ = entry.handle.tx.send(ToPeer::Inbound(stream));
         }
     }
@@ -474,9 +492,13 @@ impl Core {
                     }
                 }
                 self.emit(Event::PeerDown { peer, reason }).await;
-                let dynamic = self.peers.get(&peer).is_some_and(|e| e.dynamic);
+                let dynamic = self
+                    .peers
+                    .get(&peer)
+                    .is_some_and(|e| e.dynamic && e.without_connection());
                 if dynamic {
-                    // FRR forgets dynamic neighbors when their session ends.
+                    // FRR forgets dynamic neighbors when their session ends; a reconnection
+                    // already handed to the task keeps it (it goes on as the same peer).
                     if let Some(entry) = self.peers.remove(&peer) {
                         entry.handle.task.abort();
                     }

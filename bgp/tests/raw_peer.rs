@@ -14,7 +14,9 @@ use bgp::packet::{
     AsPath, Capability, DecodeOptions, EncodeOptions, Message, MpReach, Notification, Open, Origin,
     PathAttributes, Update, decode_message, encode_message, frame_length,
 };
-use bgp::{DownReason, Event, Family, PeerConfig, RemoteAs, Speaker, SpeakerConfig};
+use bgp::{
+    DownReason, Event, Family, IdleHold, ListenRange, PeerConfig, RemoteAs, Speaker, SpeakerConfig,
+};
 use bytes::BytesMut;
 use interop::Endpoint;
 use ipnet::IpNet;
@@ -49,6 +51,19 @@ impl Target {
 
     /// A speaker in `local_as` expecting the raw peer in `peer_as`.
     async fn start_with(local_as: u32, peer_as: u32) -> Target {
+        let target = Target::bare(local_as, peer_as).await;
+        let mut peer = target.peer_config();
+        peer.passive = true;
+        // Come back quickly after each reset: the malformed-input sweep resets the session
+        // dozens of times in a row, which damping would hold back for up to a minute.
+        peer.connect_retry = Duration::from_millis(100);
+        peer.idle_hold = IdleHold::fixed(Duration::from_millis(100));
+        target.speaker.add_peer(peer).await.unwrap();
+        target
+    }
+
+    /// A speaker in `local_as` that knows nothing of the raw peer yet.
+    async fn bare(local_as: u32, peer_as: u32) -> Target {
         let endpoint = Endpoint::allocate().unwrap();
         let client = Endpoint::allocate().unwrap();
         let config = SpeakerConfig {
@@ -58,12 +73,6 @@ impl Target {
             ..SpeakerConfig::default()
         };
         let (speaker, events) = Speaker::start(config).await.unwrap();
-        let mut peer = PeerConfig::new(client.ip(), RemoteAs::Asn(peer_as));
-        peer.passive = true;
-        peer.hold_time = 90;
-        // Come back quickly after each reset: the malformed-input sweep reconnects often.
-        peer.connect_retry = Duration::from_millis(100);
-        speaker.add_peer(peer).await.unwrap();
         Target {
             peer_as,
             speaker,
@@ -71,6 +80,14 @@ impl Target {
             endpoint,
             client,
         }
+    }
+
+    /// The raw peer with FRR's defaults (ConnectRetry 120 s, idle hold from 1 s), hold
+    /// time 90 s.
+    fn peer_config(&self) -> PeerConfig {
+        let mut peer = PeerConfig::new(self.client.ip(), RemoteAs::Asn(self.peer_as));
+        peer.hold_time = 90;
+        peer
     }
 
     /// A speaker whose peer (the raw side) is active: it connects to the listener returned,
@@ -507,4 +524,127 @@ async fn connection_collision_keeps_the_connection_of_the_higher_bgp_identifier(
             )
             .await;
     }
+}
+
+/// How the speaker knows the raw peer in the restart tests.
+#[derive(Debug, Clone, Copy)]
+enum Known {
+    /// A configured neighbor the speaker also dials (nothing listens there, so its attempts
+    /// fail and it waits in Active as FRR does).
+    Configured,
+    /// A dynamic neighbor of a listen range, forgotten when its session ends.
+    Dynamic,
+}
+
+/// A speaker that knows the raw peer as `known`, with FRR's timer defaults (ConnectRetry
+/// 120 s) and `idle_hold`.
+async fn restart_target(known: Known, idle_hold: IdleHold) -> Target {
+    let target = Target::bare(OUR_AS, PEER_AS).await;
+    let mut peer = target.peer_config();
+    peer.idle_hold = idle_hold;
+    match known {
+        Known::Configured => {
+            peer.port = target.client.port;
+            target.speaker.add_peer(peer).await.unwrap();
+        }
+        Known::Dynamic => {
+            let range = ListenRange {
+                range: IpNet::from(target.client.ip()),
+                template: peer,
+            };
+            target.speaker.add_listen_range(range).await.unwrap();
+        }
+    }
+    target
+}
+
+impl Target {
+    async fn wait_up(&mut self) {
+        let client = self.client.ip();
+        self.wait_for(
+            "PeerUp",
+            |e| matches!(e, Event::PeerUp { peer, .. } if *peer == client),
+        )
+        .await;
+    }
+
+    async fn wait_down(&mut self) {
+        let client = self.client.ip();
+        self.wait_for(
+            "PeerDown",
+            |e| matches!(e, Event::PeerDown { peer, .. } if *peer == client),
+        )
+        .await;
+    }
+}
+
+impl Raw {
+    /// Connects and sends our OPEN; returns what the speaker answers with (its OPEN, or the
+    /// NOTIFICATION it refuses the connection with).
+    async fn offer(target: &Target) -> (Raw, Option<Message>) {
+        let mut raw = Raw::connect(target).await;
+        raw.send(&Message::Open(raw_open(target, 90, Ipv4Addr::new(192, 0, 2, 99))))
+            .await;
+        let answer = raw.recv().await;
+        (raw, answer)
+    }
+}
+
+/// A MetalLB speaker pod restarting: the raw peer closes its Established session without a
+/// NOTIFICATION and connects again a second later. The speaker takes it back at once
+/// (before, it answered Cease/5 for the whole ConnectRetry time of 120 s), for a configured
+/// and for a dynamic neighbor alike.
+#[tokio::test]
+async fn a_peer_that_reconnects_a_second_after_closing_is_established_again() {
+    for known in [Known::Configured, Known::Dynamic] {
+        let mut target = restart_target(known, IdleHold::DEFAULT).await;
+        let raw = Raw::establish(&target, 90).await;
+        target.wait_up().await;
+        drop(raw);
+        target.wait_down().await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let (mut raw, answer) = Raw::offer(&target).await;
+        assert!(
+            matches!(answer, Some(Message::Open(_))),
+            "{known:?}: the reconnection got {answer:?}"
+        );
+        raw.send(&Message::Keepalive).await;
+        assert!(matches!(raw.recv().await, Some(Message::Keepalive)));
+        target.wait_up().await;
+    }
+}
+
+/// RFC 4271 DampPeerOscillations over a live session: a first failure is forgiven at once
+/// (the peer's immediate reconnection is taken), a second failure soon after holds the peer
+/// back — its reconnection is refused with Cease/5 while the doubled idle hold runs.
+#[tokio::test]
+async fn a_peer_that_fails_again_soon_is_held_back_with_cease_5() {
+    // A long first idle hold, so that "soon" cannot be missed on a busy machine.
+    let idle_hold = IdleHold {
+        initial: Duration::from_secs(30),
+        ..IdleHold::DEFAULT
+    };
+    let mut target = restart_target(Known::Configured, idle_hold).await;
+    let raw = Raw::establish(&target, 90).await;
+    target.wait_up().await;
+    drop(raw);
+    target.wait_down().await;
+    // First failure: taken back at once although the idle hold (30 s) still runs.
+    let (mut raw, answer) = Raw::offer(&target).await;
+    assert!(matches!(answer, Some(Message::Open(_))), "got {answer:?}");
+    raw.send(&Message::Keepalive).await;
+    assert!(matches!(raw.recv().await, Some(Message::Keepalive)));
+    target.wait_up().await;
+    drop(raw);
+    target.wait_down().await;
+    // Second failure within minutes: held back for 60 s, connections refused meanwhile.
+    let (_raw, answer) = Raw::offer(&target).await;
+    match answer {
+        Some(Message::Notification(n)) => assert_eq!((n.code, n.subcode), (6, 5), "{n:?}"),
+        other => panic!("expected Cease/5 while held back, got {other:?}"),
+    }
+    let peers = target.speaker.peers().await.unwrap();
+    let status = &peers[0].status;
+    assert_eq!(status.state, bgp::SessionState::Idle);
+    assert!(status.next_start.is_some(), "{status:?}");
 }

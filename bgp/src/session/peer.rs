@@ -245,7 +245,10 @@ impl PeerSession {
 
     async fn command(&mut self, cmd: ToPeer) {
         match cmd {
-            ToPeer::Inbound(stream) => self.inbound(stream).await,
+            ToPeer::Inbound(stream) => {
+                self.inbound(stream).await;
+                self.with_status(|s| s.inbound_handled += 1);
+            }
             ToPeer::Start => {
                 self.config.shutdown = false;
                 self.input(Input::Start).await;

@@ -61,6 +61,9 @@ pub struct PeerStatus {
     pub next_start: Option<Instant>,
     /// When the next connection attempt is due (FRR's "Next connect timer").
     pub next_connect: Option<Instant>,
+    /// Connections from the peer the task has dealt with (taken or refused), so that the
+    /// engine can tell whether one it handed over is still on its way.
+    pub inbound_handled: u64,
 }
 
 impl PeerStatus {
@@ -82,6 +85,7 @@ impl PeerStatus {
             prefixes_sent: 0,
             next_start: None,
             next_connect: None,
+            inbound_handled: 0,
         }
     }
 
