@@ -5,7 +5,8 @@
 //! IPv6 routes over an IPv4 session and IPv6 routes over an IPv6 session, each way with
 //! AS_PATH (4-octet ASNs), MED, communities, large communities and NEXT_HOP intact, their
 //! withdrawals, LOCAL_PREF on iBGP, the daemon's Bad Peer AS NOTIFICATION reported as
-//! received 2/2, and our hold timer expiring while the daemon is frozen with SIGSTOP.
+//! received 2/2, our hold timer expiring while the daemon is frozen with SIGSTOP, and a
+//! session the daemon resets taken back at once (not after ConnectRetry).
 //! `harness_bird_peers_with_frr` proves the harness itself (two daemons, no ferrolb).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -108,4 +109,14 @@ async fn bird_bad_peer_as_notification_is_reported_as_received_2_2() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn frozen_bird_expires_our_hold_timer() {
     scenarios::frozen_peer_expires_our_hold_timer(KIND).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bird_resetting_the_session_it_opened_is_taken_back_at_once() {
+    scenarios::session_reset_by_the_daemon_comes_back(KIND, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bird_resetting_the_session_we_opened_is_dialed_again_at_once() {
+    scenarios::session_reset_by_the_daemon_comes_back(KIND, true).await;
 }

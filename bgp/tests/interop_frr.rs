@@ -5,7 +5,8 @@
 //! IPv6 routes over an IPv4 session and IPv6 routes over an IPv6 session, each way with
 //! AS_PATH (4-octet ASNs), MED, communities, large communities and NEXT_HOP intact, their
 //! withdrawals, LOCAL_PREF on iBGP, the daemon's Bad Peer AS NOTIFICATION reported as
-//! received 2/2, and our hold timer expiring while the daemon is frozen with SIGSTOP.
+//! received 2/2, our hold timer expiring while the daemon is frozen with SIGSTOP, and a
+//! session the daemon resets taken back at once (not after ConnectRetry).
 //! FRR also checks TCP MD5 (RFC 2385): the same password establishes, a different one never
 //! does. `harness_frr_peers_with_gobgp` proves the harness itself (two daemons, no ferrolb).
 
@@ -180,4 +181,14 @@ async fn tcp_md5_with_a_different_password_than_frr_never_establishes() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(frr.connections_established().unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frr_resetting_the_session_it_opened_is_taken_back_at_once() {
+    scenarios::session_reset_by_the_daemon_comes_back(KIND, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frr_resetting_the_session_we_opened_is_dialed_again_at_once() {
+    scenarios::session_reset_by_the_daemon_comes_back(KIND, true).await;
 }

@@ -5,7 +5,8 @@
 //! IPv6 routes over an IPv4 session and IPv6 routes over an IPv6 session, each way with
 //! AS_PATH (4-octet ASNs), MED, communities, large communities and NEXT_HOP intact, their
 //! withdrawals, LOCAL_PREF on iBGP, the daemon's Bad Peer AS NOTIFICATION reported as
-//! received 2/2, and our hold timer expiring while the daemon is frozen with SIGSTOP.
+//! received 2/2, our hold timer expiring while the daemon is frozen with SIGSTOP, and a
+//! session the daemon resets taken back at once (not after ConnectRetry).
 //!
 //! GoBGP treats an IPv4 NEXT_HOP in 127/8 as withdraw, so the routes we send it carry a
 //! documentation-range next hop; the self-next-hop check runs against the other daemons.
@@ -57,3 +58,12 @@ async fn gobgp_bad_peer_as_notification_is_reported_as_received_2_2() {
 async fn frozen_gobgp_expires_our_hold_timer() {
     scenarios::frozen_peer_expires_our_hold_timer(KIND).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gobgp_resetting_the_session_it_opened_is_taken_back_at_once() {
+    scenarios::session_reset_by_the_daemon_comes_back(KIND, false).await;
+}
+
+// No "we dial again" case: after `neighbor reset` GoBGP closes every connection for its
+// idle hold (30 s, the configured value is not taken), so our dial a second later fails and
+// the next one waits for ConnectRetry, as FRR's would.

@@ -166,6 +166,15 @@ impl Daemon for Bird {
         self.reconfigure()
     }
 
+    fn reset_session(&mut self) -> Result<()> {
+        let out = self.birdc(&["restart", "peer"])?;
+        if out.contains("restarted") {
+            Ok(())
+        } else {
+            Err(parse_err("birdc restart result", &out))
+        }
+    }
+
     fn process(&self) -> &DaemonProcess {
         &self.process
     }

@@ -330,6 +330,11 @@ impl Daemon for ExaBgp {
         self.command(&line)
     }
 
+    fn reset_session(&mut self) -> Result<()> {
+        let line = format!("neighbor {} teardown 4", self.spec.neighbor);
+        self.command(&line)
+    }
+
     fn withdraw(&mut self, prefix: IpNet) -> Result<()> {
         let next_hop = match prefix {
             IpNet::V4(_) => IpAddr::V4(self.address.addr()),

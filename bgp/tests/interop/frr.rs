@@ -263,6 +263,10 @@ impl Daemon for Frr {
             .map(|_| ())
     }
 
+    fn reset_session(&mut self) -> Result<()> {
+        self.vtysh(&["clear bgp *"]).map(drop)
+    }
+
     fn process(&self) -> &DaemonProcess {
         &self.process
     }

@@ -269,6 +269,11 @@ impl Daemon for GoBgp {
             .map(|_| ())
     }
 
+    fn reset_session(&mut self) -> Result<()> {
+        let neighbor = self.spec.neighbor.to_string();
+        self.cli(&["neighbor", &neighbor, "reset"]).map(drop)
+    }
+
     fn process(&self) -> &DaemonProcess {
         &self.process
     }

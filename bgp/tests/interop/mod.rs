@@ -478,6 +478,9 @@ pub trait Daemon {
     fn process(&self) -> &DaemonProcess;
     /// The last lines of the daemon's log, for failure messages.
     fn log_tail(&self) -> String;
+    /// Resets the session from the daemon's side as its operator would (`clear bgp`): a
+    /// NOTIFICATION Cease, then the daemon starts the session again by itself.
+    fn reset_session(&mut self) -> Result<()>;
 
     /// The received route for `prefix`, if any.
     fn received_route(&mut self, prefix: IpNet) -> Result<Option<SeenRoute>> {

@@ -1,7 +1,8 @@
 //! The interop scenarios every daemon goes through, written once and run by each
 //! `interop_<daemon>.rs` test file with its [`Kind`]: sessions in both directions, IPv4 and
 //! IPv6 routes with their attributes both ways and their withdrawals, LOCAL_PREF on iBGP, the
-//! daemon's NOTIFICATION on an AS mismatch, and hold timer expiry when the daemon is frozen.
+//! daemon's NOTIFICATION on an AS mismatch, hold timer expiry when the daemon is frozen, and
+//! the session coming back at once when the daemon resets it.
 //!
 //! Our speaker uses a 4-octet AS and the daemons prepend a 4-octet AS, so AS4 handling is
 //! exercised both ways.
@@ -9,7 +10,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use bgp::DownReason;
+use bgp::{DownReason, IdleHold, PeerConfig};
 
 use super::ours::Ours;
 use super::{Daemon, Endpoint, PeerSpec, Result, Route, wait_for_async};
@@ -75,6 +76,18 @@ async fn session(
     we_connect: bool,
     routes: Vec<Route>,
 ) -> (Ours, Box<dyn Daemon>) {
+    session_with(kind, our_as, their_as, we_connect, routes, |_| {}).await
+}
+
+/// As [`session`], with our peer configuration changed by `tune` before it is added.
+async fn session_with(
+    kind: Kind,
+    our_as: u32,
+    their_as: u32,
+    we_connect: bool,
+    routes: Vec<Route>,
+    tune: impl FnOnce(&mut PeerConfig),
+) -> (Ours, Box<dyn Daemon>) {
     let mut ours = Ours::start(our_as).await;
     let mut spec = PeerSpec::new(their_as, ours.ip(), ours.endpoint.port, our_as);
     spec.passive = we_connect;
@@ -86,6 +99,7 @@ async fn session(
     );
     let mut config = ours.peer_config(daemon.as_ref(), their_as);
     config.passive = !we_connect;
+    tune(&mut config);
     ours.add_peer(config).await;
     let peer = daemon.peer_ip();
     ours.wait_up(peer, WAIT).await;
@@ -337,3 +351,33 @@ pub async fn ipv6_session_carries_ipv6_routes(kind: Kind) {
         .unwrap_or_else(|e| panic!("withdraw at the daemon: {e}"));
     ours.wait_unlearned(prefix("2001:db8:120::/48"), WAIT).await;
 }
+
+/// The daemon resets the Established session from its side (its operator's `clear`: a
+/// NOTIFICATION Cease, then it starts over). Our speaker, with FRR's ConnectRetry of 120 s,
+/// takes the session back at once: it accepts the daemon's new connection, or dials again
+/// when the daemon only listens (`we_connect`). It used to wait out the 120 s in Idle,
+/// refusing the daemon with Cease/5; the wait here is bounded well below that.
+pub async fn session_reset_by_the_daemon_comes_back(kind: Kind, we_connect: bool) {
+    let (mut ours, mut daemon) =
+        session_with(kind, OUR_AS, THEIR_AS, we_connect, Vec::new(), |config| {
+            config.connect_retry = Duration::from_secs(120);
+            config.idle_hold = IdleHold::DEFAULT;
+        })
+        .await;
+    let peer = daemon.peer_ip();
+    daemon
+        .reset_session()
+        .unwrap_or_else(|e| panic!("reset the session from {}: {e}", daemon.name()));
+    let reason = ours.wait_down(peer, WAIT).await;
+    assert!(
+        matches!(&reason, DownReason::NotificationReceived(n) if n.code == 6),
+        "expected a Cease from {}, got {reason:?}",
+        daemon.name()
+    );
+    ours.wait_up(peer, RESTART_WAIT).await;
+    wait_established(daemon.as_mut()).await;
+}
+
+/// Bound for a session to come back after a reset: generous for a loaded machine, and still
+/// half of the ConnectRetry time the speaker used to wait.
+const RESTART_WAIT: Duration = Duration::from_secs(60);
