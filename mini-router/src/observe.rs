@@ -3,7 +3,7 @@
 //! caller queries the speaker and hands the answers in.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::UNIX_EPOCH;
+use std::time::{Instant, UNIX_EPOCH};
 
 use bgp::packet::{Capability, SegmentType};
 use bgp::{DownReason, Family, InstanceView, PeerSummary, RoutePath};
@@ -152,10 +152,16 @@ pub fn neighbor(
             IpAddr::V6(v6) => v6.to_ipv4_mapped().map(|v4| (v4, None, None)),
         }),
         connect_retry: u16::try_from(config.connect_retry.as_secs()).unwrap_or(u16::MAX),
-        next_connect_in: None,
+        next_start_in: status.next_start.map(|at| seconds_until(peer.at, at)),
+        next_connect_in: status.next_connect.map(|at| seconds_until(peer.at, at)),
         fd: None,
         in_update_group: state == SessionState::Established,
     }
+}
+
+/// Whole seconds from `now` until `at`, rounded down as FRR prints its timers.
+fn seconds_until(now: Instant, at: Instant) -> u64 {
+    at.saturating_duration_since(now).as_secs()
 }
 
 fn counts(c: &bgp::session::MessageCounters) -> MessageCounts {

@@ -306,6 +306,9 @@ pub struct NeighborView {
     pub nexthops: Option<(Ipv4Addr, Option<IpAddr>, Option<IpAddr>)>,
     /// ConnectRetry timer, seconds.
     pub connect_retry: u16,
+    /// Seconds until the session starts again by itself after going down (FRR's start
+    /// timer), while it waits in Idle.
+    pub next_start_in: Option<u64>,
     /// Seconds until the next connection attempt, when one is scheduled.
     pub next_connect_in: Option<u64>,
     /// The socket file descriptor (None: no connection).

@@ -170,6 +170,7 @@ fn down(node: &str, ever_up: bool, reset_ago: u64, reason: &str) -> NeighborView
         connection: None,
         nexthops: None,
         connect_retry: 120,
+        next_start_in: None,
         next_connect_in: Some(118),
         fd: None,
         in_update_group: false,
@@ -537,4 +538,37 @@ fn long_prefixes_and_next_hops_wrap_like_frr() {
 fn a_missing_prefix_is_reported_as_frr_does() {
     assert_eq!(bgp::prefix_detail(None), "% Network not in table\n");
     assert_eq!(bgp::prefix_detail_json(None), "{\n}\n");
+}
+
+/// A neighbor whose session just ended waits in Idle for its automatic restart (RFC 4271
+/// AutomaticStart, FRR's start timer): `show ip bgp neighbors ADDR` says when it is due, and
+/// once it dials again and waits in Active, when the next connection attempt is, with FRR's
+/// words and JSON keys.
+#[test]
+fn a_neighbor_that_went_down_shows_when_its_next_attempt_is_due() {
+    let mut idle = down("10.192.0.3", true, 0, "Peer closed the session");
+    idle.state = SessionState::Idle;
+    idle.next_start_in = Some(0);
+    idle.next_connect_in = None;
+    let text = bgp::neighbors(std::slice::from_ref(&idle), "router");
+    insta::assert_snapshot!(normalize(&text));
+    assert!(
+        text.contains(
+            "BGP Connect Retry Timer in Seconds: 120\nNext start timer due in 0 seconds\nRead thread"
+        ),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&bgp::neighbors_json(std::slice::from_ref(&idle))).unwrap();
+    assert_eq!(json["10.192.0.3"]["nextStartTimerDueInMsecs"], 0, "{json}");
+    assert!(json["10.192.0.3"].get("nextConnectTimerDueInMsecs").is_none());
+
+    let active = down("10.192.0.3", true, 2, "Peer closed the session");
+    let text = bgp::neighbors(std::slice::from_ref(&active), "router");
+    assert!(text.contains("\nNext connect timer due in 118 seconds\n"), "{text}");
+    assert!(!text.contains("Next start timer"), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_str(&bgp::neighbors_json(std::slice::from_ref(&active))).unwrap();
+    assert_eq!(json["10.192.0.3"]["nextConnectTimerDueInMsecs"], 118_000);
+    assert!(json["10.192.0.3"].get("nextStartTimerDueInMsecs").is_none());
 }

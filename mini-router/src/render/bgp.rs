@@ -735,6 +735,9 @@ fn neighbor(out: &mut String, n: &NeighborView, hostname: &str) {
         "BGP Connect Retry Timer in Seconds: {}",
         n.connect_retry
     );
+    if let Some(due) = n.next_start_in {
+        let _ = writeln!(out, "Next start timer due in {due} seconds");
+    }
     if let Some(due) = n.next_connect_in {
         let _ = writeln!(out, "Next connect timer due in {due} seconds");
     }
@@ -814,6 +817,12 @@ pub fn neighbors_json(list: &[NeighborView]) -> String {
             m.insert("portForeign".into(), json!(remote.port()));
         }
         m.insert("connectRetryTimer".into(), json!(n.connect_retry));
+        if let Some(due) = n.next_start_in {
+            m.insert("nextStartTimerDueInMsecs".into(), json!(due.saturating_mul(1000)));
+        }
+        if let Some(due) = n.next_connect_in {
+            m.insert("nextConnectTimerDueInMsecs".into(), json!(due.saturating_mul(1000)));
+        }
         top.insert(n.address.to_string(), Value::Object(m));
     }
     format!("{}\n", json::pretty(&Value::Object(top)))
