@@ -748,16 +748,19 @@ mod tests {
         assert!(actions.iter().any(|a| matches!(a, Action::Up(_))));
     }
 
-    /// Drops an Established session `n` times in a row, each time coming back as soon as the
-    /// restart is due; returns when the last session came up.
-    fn flap(fsm: &mut Fsm, mut now: Instant, n: usize) -> Instant {
+    /// Drops an Established session `n` times in a row from `now`, each time coming back as
+    /// soon as the restart is due; returns the idle hold of each drop.
+    fn flap(fsm: &mut Fsm, mut now: Instant, n: usize) -> Vec<Duration> {
+        let mut holds = Vec::new();
         for _ in 0..n {
             fsm.handle(Input::ConnectionLost, now);
-            now += restart_in(fsm, now);
+            let hold = restart_in(fsm, now);
+            holds.push(hold);
+            now += hold;
             fsm.poll_timers(now);
             reestablish(fsm, now);
         }
-        now
+        holds
     }
 
     /// How long after `now` the automatic restart is due.
@@ -959,7 +962,11 @@ mod tests {
         fsm.handle(Input::ConnectionLost, now);
         assert!(fsm.accepts_connection());
         let actions = fsm.handle(Input::Connected, now + Duration::from_millis(10));
-        assert!(actions.iter().any(|a| matches!(a, Action::Send(Message::Open(_)))));
+        assert!(
+            actions
+                .iter()
+                .any(|a| matches!(a, Action::Send(Message::Open(_))))
+        );
         assert_eq!(fsm.state(), SessionState::OpenSent);
         assert_eq!(fsm.deadline(Timer::IdleHold), None);
         assert!(actions.contains(&Action::StateChange {
@@ -970,16 +977,11 @@ mod tests {
 
     #[test]
     fn repeated_flaps_grow_the_idle_hold_up_to_a_minute() {
-        let (mut fsm, mut now) = established();
-        let mut holds = Vec::new();
-        for _ in 0..9 {
-            fsm.handle(Input::ConnectionLost, now);
-            let hold = restart_in(&fsm, now);
-            holds.push(hold.as_secs());
-            now += hold;
-            fsm.poll_timers(now);
-            reestablish(&mut fsm, now);
-        }
+        let (mut fsm, now) = established();
+        let holds: Vec<u64> = flap(&mut fsm, now, 9)
+            .iter()
+            .map(Duration::as_secs)
+            .collect();
         assert_eq!(holds, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
         assert_eq!(fsm.failures(), 9);
     }
@@ -1002,7 +1004,7 @@ mod tests {
     #[test]
     fn a_session_stable_for_five_minutes_restarts_within_a_second_again() {
         let (mut fsm, now) = established();
-        let up_since = flap(&mut fsm, now, 5);
+        let up_since = now + flap(&mut fsm, now, 5).iter().sum::<Duration>();
         // Up for four minutes, then down: still the same series.
         let mut unstable = fsm.clone();
         let t = up_since + Duration::from_secs(240);

@@ -583,8 +583,12 @@ impl Raw {
     /// NOTIFICATION it refuses the connection with).
     async fn offer(target: &Target) -> (Raw, Option<Message>) {
         let mut raw = Raw::connect(target).await;
-        raw.send(&Message::Open(raw_open(target, 90, Ipv4Addr::new(192, 0, 2, 99))))
-            .await;
+        raw.send(&Message::Open(raw_open(
+            target,
+            90,
+            Ipv4Addr::new(192, 0, 2, 99),
+        )))
+        .await;
         let answer = raw.recv().await;
         (raw, answer)
     }

@@ -13,7 +13,7 @@ mod support;
 use std::time::Duration;
 
 use support::speaker::Speaker;
-use support::{Lan, MiniRouter, summary_rows};
+use support::{Lan, MiniRouter, QUICK_START, summary_rows};
 
 const NODE1: &str = "10.192.0.3";
 const ROUTER: &str = "10.192.0.7";
@@ -100,17 +100,7 @@ fn a_configured_neighbor_whose_speaker_restarts_is_taken_back_and_shows_its_next
 #[test]
 fn a_dynamic_neighbor_whose_speaker_restarts_is_taken_back() {
     let lan = lan();
-    let mut router = MiniRouter::start(
-        Some(lan.host("router")),
-        &[
-            "--asn",
-            "64512",
-            "--listen-range",
-            "10.192.0.0/24",
-            "--hostname",
-            "router",
-        ],
-    );
+    let mut router = MiniRouter::start(Some(lan.host("router")), &QUICK_START);
     let speaker = Speaker::start(lan.host("node1"), NODE1, 64512, ROUTER);
     wait_established(&mut router, true, WAIT);
     drop(speaker);

@@ -561,11 +561,18 @@ fn a_neighbor_that_went_down_shows_when_its_next_attempt_is_due() {
     let json: serde_json::Value =
         serde_json::from_str(&bgp::neighbors_json(std::slice::from_ref(&idle))).unwrap();
     assert_eq!(json["10.192.0.3"]["nextStartTimerDueInMsecs"], 0, "{json}");
-    assert!(json["10.192.0.3"].get("nextConnectTimerDueInMsecs").is_none());
+    assert!(
+        json["10.192.0.3"]
+            .get("nextConnectTimerDueInMsecs")
+            .is_none()
+    );
 
     let active = down("10.192.0.3", true, 2, "Peer closed the session");
     let text = bgp::neighbors(std::slice::from_ref(&active), "router");
-    assert!(text.contains("\nNext connect timer due in 118 seconds\n"), "{text}");
+    assert!(
+        text.contains("\nNext connect timer due in 118 seconds\n"),
+        "{text}"
+    );
     assert!(!text.contains("Next start timer"), "{text}");
     let json: serde_json::Value =
         serde_json::from_str(&bgp::neighbors_json(std::slice::from_ref(&active))).unwrap();

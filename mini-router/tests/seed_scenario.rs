@@ -16,7 +16,7 @@ mod support;
 use std::time::Duration;
 
 use support::speaker::{Speaker, WebServer, wget};
-use support::{Lan, MiniRouter, summary_rows, table_paths};
+use support::{Lan, MiniRouter, QUICK_START, summary_rows, table_paths};
 
 const PREFIX: &str = "198.51.100.0/32";
 const SERVICE: &str = "198.51.100.0";
@@ -155,17 +155,7 @@ fn quick_start_learns_both_speakers_installs_ecmp_follows_maximum_paths_and_with
         SERVICE,
         "hello from node2 (10.192.0.4)\n",
     );
-    let mut router = MiniRouter::start(
-        Some(lan.host("router")),
-        &[
-            "--asn",
-            "64512",
-            "--listen-range",
-            "10.192.0.0/24",
-            "--hostname",
-            "router",
-        ],
-    );
+    let mut router = MiniRouter::start(Some(lan.host("router")), &QUICK_START);
     let node1 = Speaker::start(lan.host("node1"), NODE1, 64512, ROUTER);
     let node2 = Speaker::start(lan.host("node2"), NODE2, 64512, ROUTER);
 

@@ -818,10 +818,16 @@ pub fn neighbors_json(list: &[NeighborView]) -> String {
         }
         m.insert("connectRetryTimer".into(), json!(n.connect_retry));
         if let Some(due) = n.next_start_in {
-            m.insert("nextStartTimerDueInMsecs".into(), json!(due.saturating_mul(1000)));
+            m.insert(
+                "nextStartTimerDueInMsecs".into(),
+                json!(due.saturating_mul(1000)),
+            );
         }
         if let Some(due) = n.next_connect_in {
-            m.insert("nextConnectTimerDueInMsecs".into(), json!(due.saturating_mul(1000)));
+            m.insert(
+                "nextConnectTimerDueInMsecs".into(),
+                json!(due.saturating_mul(1000)),
+            );
         }
         top.insert(n.address.to_string(), Value::Object(m));
     }

@@ -24,6 +24,17 @@ use serde_json::Value;
 /// The mini-router binary cargo built for these tests.
 pub const MINI_ROUTER: &str = env!("CARGO_BIN_EXE_mini-router");
 
+/// The tutorial's quick start on the seed LAN: AS 64512, every speaker of 10.192.0.0/24
+/// accepted as a dynamic neighbor, hostname `router`.
+pub const QUICK_START: [&str; 6] = [
+    "--asn",
+    "64512",
+    "--listen-range",
+    "10.192.0.0/24",
+    "--hostname",
+    "router",
+];
+
 /// Prefix of every namespace these tests create.
 const NS_PREFIX: &str = "mre2e-";
 
