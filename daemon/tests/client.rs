@@ -8,7 +8,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use k8s_openapi::api::authentication::v1::{SelfSubjectReview, TokenRequest};
+use k8s_openapi::api::authentication::v1::SelfSubjectReview;
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use kube::Client;
 use kube::api::{Api, PostParams};
@@ -59,7 +59,8 @@ async fn create(client: &Client, value: serde_json::Value) {
 
 /// A ServiceAccount directory as the kubelet mounts it: a fresh token of `metallb-system/speaker`,
 /// the CA bundle `ca`, the namespace.
-async fn service_account_dir(admin: &Client, ca: &Path) -> tempfile::TempDir {
+async fn service_account_dir(cluster: &Cluster, ca: &Path) -> tempfile::TempDir {
+    let admin = &cluster.client();
     create(
         admin,
         serde_json::json!({"kind": "Namespace", "metadata": {"name": "metallb-system"}}),
@@ -70,16 +71,9 @@ async fn service_account_dir(admin: &Client, ca: &Path) -> tempfile::TempDir {
         serde_json::json!({"kind": "ServiceAccount", "metadata": {"name": "speaker"}}),
     )
     .await;
-    let accounts: Api<ServiceAccount> = Api::namespaced(admin.clone(), "metallb-system");
-    let request: TokenRequest =
-        serde_json::from_value(serde_json::json!({"spec": {"audiences": []}})).unwrap();
-    let token = accounts
-        .create_token_request("speaker", &PostParams::default(), &request)
+    let token = cluster
+        .service_account_token("metallb-system", "speaker")
         .await
-        .unwrap()
-        .status
-        .unwrap()
-        .token
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("token"), token).unwrap();
@@ -137,8 +131,7 @@ async fn kubeconfig_flag_env_list_and_home_fallback_reach_the_apiserver_as_the_a
 #[tokio::test]
 async fn in_cluster_config_authenticates_with_the_service_account_token_and_pins_the_ca() {
     let cluster = start().await;
-    let admin = cluster.client();
-    let sa = service_account_dir(&admin, &cluster.data_dir().join("ca.crt")).await;
+    let sa = service_account_dir(&cluster, &cluster.data_dir().join("ca.crt")).await;
     let env = Environment {
         service_host: Some("127.0.0.1".into()),
         service_port: Some(cluster.ports().apiserver.to_string()),

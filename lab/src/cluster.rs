@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use k8s_openapi::api::authentication::v1::TokenRequest;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::core::v1::{Node, ServiceAccount};
 use kube::api::{Api, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
@@ -684,6 +685,12 @@ impl Cluster {
     /// A client that authenticates with a bearer `token` (e.g. a ServiceAccount's), to see
     /// the cluster with that identity's rights.
     pub async fn client_with_token(&self, token: &str) -> Result<Client, ClusterError> {
+        let kc = self.kubeconfig_with_token(token)?;
+        client_from(&self.admin_kubeconfig, kc).await
+    }
+
+    /// The admin kubeconfig with its user replaced by a bearer `token`.
+    fn kubeconfig_with_token(&self, token: &str) -> Result<Kubeconfig, ClusterError> {
         let path = &self.admin_kubeconfig;
         let err = |reason: String| ClusterError::Client {
             path: path.clone(),
@@ -695,7 +702,56 @@ impl Cluster {
         if let Some(user) = kc.auth_infos.first_mut() {
             user.auth_info = Some(auth);
         }
-        client_from(path, kc).await
+        Ok(kc)
+    }
+
+    /// Writes a kubeconfig file for a bearer `token` to `path`, so a program run as a
+    /// process (`--kubeconfig path`) acts with that identity's rights.
+    pub fn write_kubeconfig_with_token(
+        &self,
+        token: &str,
+        path: &Path,
+    ) -> Result<(), ClusterError> {
+        let err = |reason: String| ClusterError::Client {
+            path: path.to_owned(),
+            reason,
+        };
+        let kc = self.kubeconfig_with_token(token)?;
+        // JSON is YAML: any kubeconfig reader takes it.
+        let text = serde_json::to_string_pretty(&kc).map_err(|e| err(e.to_string()))?;
+        std::fs::write(path, text).map_err(|e| err(e.to_string()))
+    }
+
+    /// A fresh token of ServiceAccount `namespace/name` (TokenRequest API), as the kubelet
+    /// would mount it into the account's pods.
+    pub async fn service_account_token(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<String, ClusterError> {
+        let accounts: Api<ServiceAccount> = Api::namespaced(self.client(), namespace);
+        let what = format!("requesting a token for ServiceAccount {namespace}/{name}");
+        let request: TokenRequest = serde_json::from_value(
+            serde_json::json!({"spec": {"audiences": []}}),
+        )
+        .map_err(|e| ClusterError::Client {
+            path: self.admin_kubeconfig.clone(),
+            reason: e.to_string(),
+        })?;
+        let response = accounts
+            .create_token_request(name, &PostParams::default(), &request)
+            .await
+            .map_err(|source| ClusterError::Api {
+                what: what.clone(),
+                source,
+            })?;
+        response
+            .status
+            .and_then(|s| s.token)
+            .ok_or_else(|| ClusterError::Client {
+                path: self.admin_kubeconfig.clone(),
+                reason: format!("{what}: the apiserver returned no token"),
+            })
     }
 
     /// The admin kubeconfig file.

@@ -10,7 +10,6 @@ use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::authentication::v1::TokenRequest;
 use k8s_openapi::api::core::v1::{Namespace, Pod, Service, ServiceAccount};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::{Api, ListParams, PostParams};
@@ -181,15 +180,9 @@ async fn service_account_without_rights_is_refused() {
         serde_json::json!({"metadata": {"name": "nobody"}}),
     )
     .await;
-    let request: TokenRequest =
-        serde_json::from_value(serde_json::json!({"spec": {"audiences": []}})).unwrap();
-    let token = accounts
-        .create_token_request("nobody", &PostParams::default(), &request)
+    let token = cluster
+        .service_account_token("rbac", "nobody")
         .await
-        .unwrap()
-        .status
-        .unwrap()
-        .token
         .unwrap();
 
     let as_nobody = cluster.client_with_token(&token).await.unwrap();
