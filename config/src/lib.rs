@@ -12,3 +12,4 @@ pub use model::{
     SecretRef, ServiceAllocation,
 };
 pub use selector::{Requirement, Selector, any_matches};
+pub mod crd;

@@ -1,0 +1,45 @@
+//! The `metallb.io` custom resources, as Rust types with kube's `CustomResource` derive.
+//!
+//! Group, versions, kinds, JSON field names, defaults and printer columns are MetalLB
+//! v0.16.2's, so objects written for MetalLB apply unchanged and `kubectl get` shows the same
+//! columns. Fields mirror MetalLB's Go types: where Go has a plain value with `omitempty`
+//! (the zero value meaning "not set"), so do we; where Go has a pointer, we have an `Option`.
+//!
+//! The generated schemas add CEL rules (`x-kubernetes-validations`) for what one object can
+//! get wrong on its own (an address that is neither a CIDR nor a range, both `peerASN` and
+//! `dynamicASN`, a hold time of 1 s, …) so the apiserver refuses it at apply time without an
+//! admission webhook; see `docs/decisions/0003-no-admission-webhook.md`. Errors that need
+//! several objects (overlapping pools, a missing BFD profile) are found by [`crate::parse`].
+
+mod address_rules;
+mod cel;
+pub mod bfd_profile;
+pub mod bgp_advertisement;
+pub mod bgp_peer;
+pub mod community;
+pub mod configuration_state;
+pub mod ip_address_pool;
+pub mod l2_advertisement;
+mod omit;
+pub mod service_bgp_status;
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube_core::CustomResourceExt;
+
+/// The API group of every MetalLB resource.
+pub const GROUP: &str = "metallb.io";
+
+/// Every CustomResourceDefinition ferrolb installs, in MetalLB's order, with the BGPPeer
+/// versions merged into one definition.
+pub fn definitions() -> Vec<CustomResourceDefinition> {
+    vec![
+        ip_address_pool::IPAddressPool::crd(),
+        bgp_peer::definition(),
+        bfd_profile::BFDProfile::crd(),
+        bgp_advertisement::BGPAdvertisement::crd(),
+        l2_advertisement::L2Advertisement::crd(),
+        community::Community::crd(),
+        service_bgp_status::ServiceBGPStatus::crd(),
+        configuration_state::ConfigurationState::crd(),
+    ]
+}
