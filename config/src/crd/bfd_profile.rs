@@ -16,10 +16,26 @@ use serde::{Deserialize, Serialize};
     derive = "Default",
     crates(kube_core = "::kube_core"),
     doc = "BFDProfile represents the settings of the bfd session that can be optionally associated with a BGP session.",
-    printcolumn(name = "Passive Mode", type_ = "boolean", json_path = ".spec.passiveMode"),
-    printcolumn(name = "Transmit Interval", type_ = "integer", json_path = ".spec.transmitInterval"),
-    printcolumn(name = "Receive Interval", type_ = "integer", json_path = ".spec.receiveInterval"),
-    printcolumn(name = "Multiplier", type_ = "integer", json_path = ".spec.detectMultiplier")
+    printcolumn(
+        name = "Passive Mode",
+        type_ = "boolean",
+        json_path = ".spec.passiveMode"
+    ),
+    printcolumn(
+        name = "Transmit Interval",
+        type_ = "integer",
+        json_path = ".spec.transmitInterval"
+    ),
+    printcolumn(
+        name = "Receive Interval",
+        type_ = "integer",
+        json_path = ".spec.receiveInterval"
+    ),
+    printcolumn(
+        name = "Multiplier",
+        type_ = "integer",
+        json_path = ".spec.detectMultiplier"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct BFDProfileSpec {
@@ -54,7 +70,11 @@ pub struct BFDProfileSpec {
     pub passive_mode: Option<bool>,
     /// For multi hop sessions only: configure the minimum expected TTL for an incoming BFD
     /// control packet.
-    #[serde(rename = "minimumTtl", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "minimumTtl",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(range(min = 1, max = 254))]
     pub minimum_ttl: Option<u32>,
 }

@@ -27,7 +27,11 @@ const SELECTORS_NEED_HOST_ROUTES: &str = "!has(self.serviceSelectors) || \
     derive = "Default",
     crates(kube_core = "::kube_core"),
     doc = "BGPAdvertisement allows to advertise the IPs coming from the selected IPAddressPools via BGP, setting the parameters of the BGP Advertisement.",
-    printcolumn(name = "IPAddressPools", type_ = "string", json_path = ".spec.ipAddressPools"),
+    printcolumn(
+        name = "IPAddressPools",
+        type_ = "string",
+        json_path = ".spec.ipAddressPools"
+    ),
     printcolumn(
         name = "IPAddressPool Selectors",
         type_ = "string",
@@ -54,7 +58,11 @@ pub struct BGPAdvertisementSpec {
     pub aggregation_length: Option<i32>,
     /// The aggregation-length advertisement option lets you "roll up" the /128s into a larger
     /// prefix. Defaults to 128. Works for IPv6 addresses.
-    #[serde(rename = "aggregationLengthV6", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "aggregationLengthV6",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(range(min = 0, max = 128), extend("default" = 128))]
     pub aggregation_length_v6: Option<i32>,
     /// The BGP LOCAL_PREF attribute which is used by BGP best path algorithm, Path with higher
@@ -73,7 +81,11 @@ pub struct BGPAdvertisementSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub communities: Vec<String>,
     /// The list of IPAddressPools to advertise via this advertisement, selected by name.
-    #[serde(rename = "ipAddressPools", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "ipAddressPools",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub ip_address_pools: Vec<String>,
     /// A selector for the IPAddressPools which would get advertised via this advertisement.
     /// If no IPAddressPool is selected by this or by the list, the advertisement is applied to

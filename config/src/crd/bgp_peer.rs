@@ -27,7 +27,10 @@ use super::omit::{is_false, is_zero};
 /// The CRD with both versions, v1beta2 stored, and conversion `None`.
 pub fn definition() -> CustomResourceDefinition {
     // Both derives describe the same group, kind and scope, which is all merging checks.
-    let mut crd = match kube_core::crd::merge_crds(vec![v1beta1::BGPPeer::crd(), BGPPeer::crd()], "v1beta2") {
+    let mut crd = match kube_core::crd::merge_crds(
+        vec![v1beta1::BGPPeer::crd(), BGPPeer::crd()],
+        "v1beta2",
+    ) {
         Ok(crd) => crd,
         Err(e) => unreachable!("the two BGPPeer versions share group, kind and scope: {e}"),
     };
@@ -64,7 +67,11 @@ pub enum DynamicASNMode {
     printcolumn(name = "Address", type_ = "string", json_path = ".spec.peerAddress"),
     printcolumn(name = "ASN", type_ = "string", json_path = ".spec.peerASN"),
     printcolumn(name = "BFD Profile", type_ = "string", json_path = ".spec.bfdProfile"),
-    printcolumn(name = "Multi Hops", type_ = "string", json_path = ".spec.ebgpMultiHop")
+    printcolumn(
+        name = "Multi Hops",
+        type_ = "string",
+        json_path = ".spec.ebgpMultiHop"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 #[schemars(extend("x-kubernetes-validations" = spec_rules()))]
@@ -86,10 +93,18 @@ pub struct BGPPeerSpec {
     /// Detects the AS number to use for the remote end of the session without explicitly
     /// setting it via the ASN field: internal (the neighbor's ASN must be MyASN) or external
     /// (it must not be).
-    #[serde(rename = "dynamicASN", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dynamicASN",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub dynamic_asn: Option<DynamicASNMode>,
     /// Address to dial when establishing the session.
-    #[serde(rename = "peerAddress", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "peerAddress",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     #[schemars(extend("x-kubernetes-validations" = [ip_rule("peerAddress")]))]
     pub peer_address: String,
     /// The node interface over which the unnumbered BGP peering will be established.
@@ -97,7 +112,11 @@ pub struct BGPPeerSpec {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub interface: String,
     /// Source address to use when establishing the session.
-    #[serde(rename = "sourceAddress", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "sourceAddress",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     #[schemars(extend("x-kubernetes-validations" = [ip_rule("sourceAddress")]))]
     pub source_address: String,
     /// Port to dial when establishing the session.
@@ -133,7 +152,11 @@ pub struct BGPPeerSpec {
     pub password_secret: Option<SecretReference>,
     /// The name of the BFD Profile to be used for the BFD session associated to the BGP
     /// session. If not set, the BFD session won't be set up.
-    #[serde(rename = "bfdProfile", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "bfdProfile",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub bfd_profile: String,
     /// Lets the peer keep forwarding along known routes while the session restarts (BGP
     /// graceful restart). Immutable, because changing it requires restarting the session.
@@ -163,12 +186,18 @@ pub struct BGPPeerStatus {}
 
 /// `myASN` is an AS number (MetalLB refuses 0 as a "missing local ASN").
 fn my_asn_rule() -> Value {
-    rule("self != 0", "myASN must be an AS number between 1 and 4294967295")
+    rule(
+        "self != 0",
+        "myASN must be an AS number between 1 and 4294967295",
+    )
 }
 
 /// `field` is an IPv4 or IPv6 address.
 fn ip_rule(field: &str) -> Value {
-    rule("isIP(self)", &format!("{field} must be an IPv4 or IPv6 address"))
+    rule(
+        "isIP(self)",
+        &format!("{field} must be an IPv4 or IPv6 address"),
+    )
 }
 
 /// A BGP identifier is 32 bits, written as an IPv4 address.

@@ -28,8 +28,16 @@ pub const NODE_NAME_LABEL: &str = "metallb.io/node-name";
     crates(kube_core = "::kube_core"),
     doc = "ConfigurationState is a status-only CRD that reports configuration validation results from MetalLB components.",
     printcolumn(name = "Result", type_ = "string", json_path = ".status.result"),
-    printcolumn(name = "ErrorSummary", type_ = "string", json_path = ".status.errorSummary"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "ErrorSummary",
+        type_ = "string",
+        json_path = ".status.errorSummary"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 pub struct ConfigurationStateFields {}
 

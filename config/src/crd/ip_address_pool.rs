@@ -21,8 +21,16 @@ use super::omit::{is_false, is_zero};
     derive = "Default",
     crates(kube_core = "::kube_core"),
     doc = "IPAddressPool represents a pool of IP addresses that can be allocated to LoadBalancer services.",
-    printcolumn(name = "Auto Assign", type_ = "boolean", json_path = ".spec.autoAssign"),
-    printcolumn(name = "Avoid Buggy IPs", type_ = "boolean", json_path = ".spec.avoidBuggyIPs"),
+    printcolumn(
+        name = "Auto Assign",
+        type_ = "boolean",
+        json_path = ".spec.autoAssign"
+    ),
+    printcolumn(
+        name = "Avoid Buggy IPs",
+        type_ = "boolean",
+        json_path = ".spec.avoidBuggyIPs"
+    ),
     printcolumn(name = "Addresses", type_ = "string", json_path = ".spec.addresses")
 )]
 pub struct IPAddressPoolSpec {
@@ -32,7 +40,11 @@ pub struct IPAddressPoolSpec {
     #[schemars(schema_with = "address_rules::addresses_schema")]
     pub addresses: Vec<String>,
     /// AutoAssign flag used to prevent MetalLB from automatic allocation for a pool.
-    #[serde(rename = "autoAssign", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "autoAssign",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(extend("default" = true))]
     pub auto_assign: Option<bool>,
     /// AvoidBuggyIPs prevents addresses ending with .0 and .255 to be used by a pool.

@@ -18,7 +18,11 @@ use serde::{Deserialize, Serialize};
     derive = "Default",
     crates(kube_core = "::kube_core"),
     doc = "L2Advertisement allows to advertise the LoadBalancer IPs provided by the selected pools via L2.",
-    printcolumn(name = "IPAddressPools", type_ = "string", json_path = ".spec.ipAddressPools"),
+    printcolumn(
+        name = "IPAddressPools",
+        type_ = "string",
+        json_path = ".spec.ipAddressPools"
+    ),
     printcolumn(
         name = "IPAddressPool Selectors",
         type_ = "string",
@@ -35,7 +39,11 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase")]
 pub struct L2AdvertisementSpec {
     /// The list of IPAddressPools to advertise via this advertisement, selected by name.
-    #[serde(rename = "ipAddressPools", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "ipAddressPools",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub ip_address_pools: Vec<String>,
     /// A selector for the IPAddressPools which would get advertised via this advertisement.
     /// If no IPAddressPool is selected by this or by the list, the advertisement is applied to

@@ -12,10 +12,10 @@
 //! several objects (overlapping pools, a missing BFD profile) are found by [`crate::parse`].
 
 mod address_rules;
-mod cel;
 pub mod bfd_profile;
 pub mod bgp_advertisement;
 pub mod bgp_peer;
+mod cel;
 pub mod community;
 pub mod configuration_state;
 pub mod ip_address_pool;

@@ -19,7 +19,11 @@ use serde::{Deserialize, Serialize};
     crates(kube_core = "::kube_core"),
     doc = "ServiceBGPStatus exposes the BGP peers a service is configured to be advertised to, per relevant node.",
     printcolumn(name = "Node", type_ = "string", json_path = ".status.node"),
-    printcolumn(name = "Service Name", type_ = "string", json_path = ".status.serviceName"),
+    printcolumn(
+        name = "Service Name",
+        type_ = "string",
+        json_path = ".status.serviceName"
+    ),
     printcolumn(
         name = "Service Namespace",
         type_ = "string",

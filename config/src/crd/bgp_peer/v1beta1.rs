@@ -31,7 +31,11 @@ use crate::crd::omit::{is_false, is_zero};
     printcolumn(name = "Address", type_ = "string", json_path = ".spec.peerAddress"),
     printcolumn(name = "ASN", type_ = "string", json_path = ".spec.peerASN"),
     printcolumn(name = "BFD Profile", type_ = "string", json_path = ".spec.bfdProfile"),
-    printcolumn(name = "Multi Hops", type_ = "string", json_path = ".spec.ebgpMultiHop")
+    printcolumn(
+        name = "Multi Hops",
+        type_ = "string",
+        json_path = ".spec.ebgpMultiHop"
+    )
 )]
 #[schemars(extend("x-kubernetes-validations" = [keepalive_rule(), multihop_rule()]))]
 pub struct BGPPeerSpec {
@@ -48,7 +52,11 @@ pub struct BGPPeerSpec {
     #[schemars(extend("x-kubernetes-validations" = [ip_rule("peerAddress")]))]
     pub peer_address: String,
     /// Source address to use when establishing the session.
-    #[serde(rename = "sourceAddress", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "sourceAddress",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     #[schemars(extend("x-kubernetes-validations" = [ip_rule("sourceAddress")]))]
     pub source_address: String,
     /// Port to dial when establishing the session.
@@ -60,7 +68,11 @@ pub struct BGPPeerSpec {
     #[schemars(length(max = cel::MAX_DURATION_LENGTH), extend("x-kubernetes-validations" = hold_time_rules()))]
     pub hold_time: Option<String>,
     /// Requested BGP keepalive time, per RFC4271.
-    #[serde(rename = "keepaliveTime", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "keepaliveTime",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(length(max = cel::MAX_DURATION_LENGTH), extend("x-kubernetes-validations" = cel::duration_rules("keepaliveTime", None)))]
     pub keepalive_time: Option<String>,
     /// BGP router ID to advertise to the peer.
@@ -68,14 +80,22 @@ pub struct BGPPeerSpec {
     #[schemars(extend("x-kubernetes-validations" = [router_id_rule()]))]
     pub router_id: String,
     /// Only connect to this peer on nodes that match one of these selectors.
-    #[serde(rename = "nodeSelectors", default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        rename = "nodeSelectors",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub node_selectors: Vec<NodeSelector>,
     /// Authentication password for routers enforcing TCP MD5 authenticated sessions.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub password: String,
     /// The name of the BFD Profile to be used for the BFD session associated to the BGP
     /// session.
-    #[serde(rename = "bfdProfile", default, skip_serializing_if = "String::is_empty")]
+    #[serde(
+        rename = "bfdProfile",
+        default,
+        skip_serializing_if = "String::is_empty"
+    )]
     pub bfd_profile: String,
     /// EBGP peer is multi-hops away.
     #[serde(rename = "ebgpMultiHop", default, skip_serializing_if = "is_false")]
@@ -108,5 +128,8 @@ pub struct MatchExpression {
 
 /// In v1beta1 `peerASN` is required, so 0 cannot mean "dynamic".
 fn peer_asn_rule() -> Value {
-    rule("self != 0", "peerASN must be an AS number between 1 and 4294967295")
+    rule(
+        "self != 0",
+        "peerASN must be an AS number between 1 and 4294967295",
+    )
 }

@@ -1,0 +1,120 @@
+//! From the objects of a configuration to one validated [`Config`], as MetalLB's
+//! `internal/config.For` builds its `Config` — but going on after a problem, so every error
+//! is reported at once, each at its object and field.
+
+mod advertisements;
+mod bfd;
+mod communities;
+mod peers;
+mod pools;
+
+use std::collections::BTreeMap;
+
+use crate::error::{ConfigError, ConfigErrors, Problem};
+use crate::inputs::{Inputs, Sourced, name_of};
+use crate::model::Config;
+use crate::source::{FieldPath, Report, Source};
+use crate::{Parsed, Resources, legacy};
+
+/// Parses and validates everything in `resources`.
+pub(crate) fn parse(resources: &Resources) -> Result<Parsed, ConfigErrors> {
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let mut inputs = Inputs::default();
+    if let Some(text) = &resources.legacy_config {
+        legacy::convert(text, &mut inputs, &mut errors, &mut warnings);
+    }
+    inputs.add_resources(resources);
+
+    let bfd_profiles = bfd::profiles(&inputs.bfd_profiles, &mut errors);
+    let peers = peers::peers(&inputs.peers, &bfd_profiles, &mut errors);
+    let aliases = communities::aliases(&inputs.communities, &mut errors);
+    let mut pools = pools::pools(&inputs.pools, &mut errors);
+    advertisements::attach_bgp(
+        &inputs.bgp_advertisements,
+        &mut pools,
+        &advertisements::Context {
+            aliases: &aliases,
+            peers: &peers,
+            bfd_profiles: &bfd_profiles,
+        },
+        &mut errors,
+        &mut warnings,
+    );
+    advertisements::attach_l2(
+        &inputs.l2_advertisements,
+        &mut pools,
+        &mut errors,
+        &mut warnings,
+    );
+
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors));
+    }
+    let config = Config {
+        pools: pools
+            .into_iter()
+            .map(|p| (p.pool.name.clone(), p.pool))
+            .collect(),
+        peers,
+        bfd_profiles,
+    };
+    Ok(Parsed { config, warnings })
+}
+
+/// Names of one kind seen so far, to report the second object of a name.
+struct Names<'a> {
+    first: BTreeMap<&'a str, &'a Source>,
+}
+
+impl<'a> Names<'a> {
+    fn new() -> Self {
+        Names {
+            first: BTreeMap::new(),
+        }
+    }
+
+    /// The object's name if it is usable: present and not taken by an earlier object
+    /// (otherwise the problem is recorded).
+    fn claim<T: kube_core::Resource>(
+        &mut self,
+        o: &'a Sourced<T>,
+        errors: &mut Vec<ConfigError>,
+    ) -> Option<&'a str> {
+        let name = name_of(o.object.meta());
+        let path = FieldPath::name();
+        if name.is_empty() {
+            errors.push(o.source.error(&path, Problem::Missing("name")));
+            return None;
+        }
+        if let Some(first) = self.first.get(name) {
+            errors.push(o.source.error(
+                &path,
+                Problem::Duplicate {
+                    value: name.to_string(),
+                    first: first.describe(&path),
+                },
+            ));
+            return None;
+        }
+        self.first.insert(name, &o.source);
+        Some(name)
+    }
+}
+
+/// Reports each string of `list` (at `path`) that repeats an earlier one, as MetalLB's
+/// `validateDuplicate` refuses them.
+fn no_repeats(list: &[String], path: &FieldPath, report: &mut Report<'_>) {
+    for (i, value) in list.iter().enumerate() {
+        if let Some(first) = list[..i].iter().position(|v| v == value) {
+            let first = report.render(&path.index(first));
+            report.error(
+                &path.index(i),
+                Problem::Duplicate {
+                    value: value.clone(),
+                    first,
+                },
+            );
+        }
+    }
+}
