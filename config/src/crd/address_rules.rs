@@ -3,11 +3,13 @@
 //! entry as MetalLB's `ParseCIDR` (an entry with a `-` is a range, spaces around either end
 //! are allowed).
 //!
-//! CEL has no ordering of IP addresses, so the range check compares a fixed-width text key
-//! instead: an IPv4 address as its four octets padded to three digits, an IPv6 address as its
-//! eight groups padded to four hex digits (after expanding `::` in its canonical form). Keys
-//! of the same family have the same length, so comparing them as strings compares the
-//! addresses.
+//! CEL has no ordering of IP addresses, so the range check finds the length `l` of the
+//! longest prefix both ends share (by binary lifting: does `start/l+64` contain the end? then
+//! `l+32`, …) and then looks at the start's next bit: the start is not after the end if they
+//! are equal or that bit is 0. Every string the rules handle has a bounded length (the entry's,
+//! or a prefix suffix taken from a literal list), because the apiserver estimates the cost of
+//! a rule from those bounds before it accepts the CRD, and refuses rules built on lists of
+//! unknown size such as `split()`'s.
 
 use schemars::{Schema, SchemaGenerator, json_schema};
 
@@ -21,26 +23,40 @@ pub const MAX_ENTRY_LENGTH: u64 = 128;
 pub const MAX_ENTRIES: u64 = 1024;
 
 /// The start of a range entry, trimmed as MetalLB trims it.
-const START: &str = "self.split('-')[0].trim()";
+const START: &str = "self.find('^[^-]*').trim()";
 /// The end of a range entry.
-const END: &str = "self.split('-')[1].trim()";
+const END: &str = "self.find('[^-]*$').trim()";
 
-/// The address `ip` (a CEL expression of a valid address) as its fixed-width key.
-fn key(ip: &str) -> String {
-    let v4 = format!("{ip}.split('.').map(o, '00'.substring(0, 3 - o.size()) + o).join('')");
-    let v6 = format!(
-        "[string(ip({ip}))].map(c, c.replace('::', ':' + '0:0:0:0:0:0:0:0:'.substring(0, \
-         2 * (8 - c.split(':').filter(g, g != '').size()))).split(':').filter(g, g != '')\
-         .map(g, '000'.substring(0, 4 - g.size()) + g).join(''))[0]"
-    );
-    format!("(ip({ip}).family() == 4 ? {v4} : {v6})")
+/// `['/0', '/1', …, '/128']`: prefix suffixes of known length (a `string(int)` would have an
+/// unknown one).
+fn prefix_suffixes() -> String {
+    let list: Vec<String> = (0..=128).map(|l| format!("'/{l}'")).collect();
+    format!("[{}]", list.join(","))
+}
+
+/// The start of a well-formed, same-family range is not after its end.
+fn ordered() -> String {
+    let width = format!("(ip({START}).family() == 4 ? 32 : 128)");
+    let p = prefix_suffixes();
+    let mut shared = "0".to_string();
+    for step in [64, 32, 16, 8, 4, 2, 1] {
+        shared = format!(
+            "[{shared}].map(a, a + {step} <= {width} && cidr({START} + {p}[a + {step}])\
+             .containsIP({END}) ? a + {step} : a)[0]"
+        );
+    }
+    format!(
+        "[{shared}].all(l, l == {width} || cidr({START} + {p}[l + 1]).masked().ip() == \
+         cidr({START} + {p}[l]).masked().ip())"
+    )
 }
 
 /// The rules for one entry, as `(rule, message)`; each passes when an earlier one already
 /// failed, so a broken entry gets exactly one message.
 pub fn rules() -> Vec<(String, &'static str)> {
     let is_range = "self.contains('-')";
-    let well_formed = format!("self.split('-').size() == 2 && isIP({START}) && isIP({END})");
+    let well_formed = format!("self.matches('^[^-]*-[^-]*$') && isIP({START}) && isIP({END})");
+    let same_family = format!("ip({START}).family() == ip({END}).family()");
     vec![
         (
             format!("{is_range} || isCIDR(self)"),
@@ -53,18 +69,11 @@ pub fn rules() -> Vec<(String, &'static str)> {
              192.168.10.1-192.168.10.9",
         ),
         (
-            format!(
-                "!{is_range} || !({well_formed}) || ip({START}).family() == ip({END}).family()"
-            ),
+            format!("!({well_formed}) || {same_family}"),
             "both ends of a range must be of the same IP family",
         ),
         (
-            format!(
-                "!{is_range} || !({well_formed}) || ip({START}).family() != ip({END}).family() \
-                 || {} <= {}",
-                key(START),
-                key(END)
-            ),
+            format!("!({well_formed}) || !({same_family}) || {}", ordered()),
             "the start of a range must not be after its end",
         ),
     ]

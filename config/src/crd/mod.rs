@@ -17,6 +17,7 @@ pub mod bgp_advertisement;
 pub mod bgp_peer;
 mod cel;
 pub mod community;
+pub mod manifest;
 pub mod configuration_state;
 pub mod ip_address_pool;
 pub mod l2_advertisement;
@@ -32,7 +33,7 @@ pub const GROUP: &str = "metallb.io";
 /// Every CustomResourceDefinition ferrolb installs, in MetalLB's order, with the BGPPeer
 /// versions merged into one definition.
 pub fn definitions() -> Vec<CustomResourceDefinition> {
-    vec![
+    let mut crds = vec![
         ip_address_pool::IPAddressPool::crd(),
         bgp_peer::definition(),
         bfd_profile::BFDProfile::crd(),
@@ -41,5 +42,11 @@ pub fn definitions() -> Vec<CustomResourceDefinition> {
         community::Community::crd(),
         service_bgp_status::ServiceBGPStatus::crd(),
         configuration_state::ConfigurationState::crd(),
-    ]
+    ];
+    for crd in &mut crds {
+        // The apiserver would default it the same way; MetalLB's files spell it out.
+        let list_kind = format!("{}List", crd.spec.names.kind);
+        crd.spec.names.list_kind = Some(list_kind);
+    }
+    crds
 }
