@@ -4,7 +4,7 @@
 //! are allowed).
 //!
 //! CEL has no ordering of IP addresses, so the range check finds the length `l` of the
-//! longest prefix both ends share (by binary lifting: does `start/l+64` contain the end? then
+//! longest prefix both ends share (by binary lifting: does `start/l+128` contain the end? then
 //! `l+32`, …) and then looks at the start's next bit: the start is not after the end if they
 //! are equal or that bit is 0. Every string the rules handle has a bounded length (the entry's,
 //! or a prefix suffix taken from a literal list), because the apiserver estimates the cost of
@@ -39,7 +39,7 @@ fn ordered() -> String {
     let width = format!("(ip({START}).family() == 4 ? 32 : 128)");
     let p = prefix_suffixes();
     let mut shared = "0".to_string();
-    for step in [64, 32, 16, 8, 4, 2, 1] {
+    for step in [128, 64, 32, 16, 8, 4, 2, 1] {
         shared = format!(
             "[{shared}].map(a, a + {step} <= {width} && cidr({START} + {p}[a + {step}])\
              .containsIP({END}) ? a + {step} : a)[0]"

@@ -23,7 +23,8 @@ pub struct RenderError {
 
 /// `(file name, content)` of every manifest, the aggregate last.
 pub fn files() -> Result<Vec<(String, String)>, RenderError> {
-    let header = format!("# Generated from lb-config's CRD types by `{REGENERATE}`; do not edit.\n");
+    let header =
+        format!("# Generated from lb-config's CRD types by `{REGENERATE}`; do not edit.\n");
     let mut out = Vec::new();
     let mut all = header.clone();
     for crd in super::definitions() {

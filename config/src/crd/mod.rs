@@ -17,10 +17,10 @@ pub mod bgp_advertisement;
 pub mod bgp_peer;
 mod cel;
 pub mod community;
-pub mod manifest;
 pub mod configuration_state;
 pub mod ip_address_pool;
 pub mod l2_advertisement;
+pub mod manifest;
 mod omit;
 pub mod service_bgp_status;
 
