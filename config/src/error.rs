@@ -108,8 +108,8 @@ pub enum Problem {
     #[error("unknown field, ignored")]
     UnknownField,
     /// A required field is missing or empty.
-    #[error("missing {0}")]
-    Missing(&'static str),
+    #[error("required, but not set")]
+    Missing,
     /// A name or value that must be unique appears again.
     #[error("{value:?} is already defined at {first}")]
     Duplicate {

@@ -151,7 +151,7 @@ pub(crate) fn convert(
     for (i, p) in file.bfd_profiles.into_iter().flatten().enumerate() {
         let source = Source::legacy(format!("bfd-profiles[{i}]"));
         let Some(name) = p.name.filter(|n| !n.is_empty()) else {
-            errors.push(source.error(&FieldPath::name(), Problem::Missing("name")));
+            errors.push(source.error(&FieldPath::name(), Problem::Missing));
             continue;
         };
         let spec = BFDProfileSpec {
@@ -196,38 +196,59 @@ fn read(
         return Some(File::default());
     }
     let mut ignored: Vec<String> = Vec::new();
+    let mut error_path = String::new();
     let parsed = serde_saphyr::with_deserializer_from_str(text, |de| {
-        serde_ignored::deserialize(de, |path| ignored.push(yaml_path(&path)))
+        let mut record = |path: serde_ignored::Path<'_>| ignored.push(yaml_path(&path));
+        let de = serde_ignored::Deserializer::new(de, &mut record);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            error_path = e.path().to_string();
+            e.into_inner()
+        })
     });
+    let whole = Source::legacy_text();
     match parsed {
         Ok(file) => {
-            let whole = Source::legacy_text();
-            for path in ignored {
-                warnings.push(ConfigError {
-                    object: whole.object.clone(),
-                    field: path,
-                    problem: Problem::UnknownField,
-                });
-            }
+            warnings.extend(ignored.into_iter().map(|path| ConfigError {
+                object: whole.object.clone(),
+                field: path,
+                problem: Problem::UnknownField,
+            }));
             Some(file)
         }
         Err(e) => {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line() as u32, l.column() as u32))
+            let location = e.location();
+            let (line, column) = location
+                .map(|l| (saturate(l.line()), saturate(l.column())))
                 .unwrap_or((0, 0));
+            // The parser's text ends with the location, which the message already leads with.
+            let message = e.without_snippet().to_string();
+            let suffix = format!(" at line {line}, column {column}");
+            let message = message.strip_suffix(&suffix).unwrap_or(&message);
+            // Advice for programs using the parser, not for the person editing the YAML.
+            let message = message
+                .strip_suffix(", set DuplicateKeyPolicy in Options if acceptable")
+                .unwrap_or(message)
+                .to_string();
             errors.push(ConfigError {
-                object: Source::legacy_text().object,
-                field: String::new(),
+                object: whole.object,
+                // serde_path_to_error writes the root as ".", and "?" for a key it cannot name.
+                field: match error_path.trim_end_matches(".?") {
+                    "." | "?" => String::new(),
+                    path => path.to_string(),
+                },
                 problem: Problem::Yaml {
                     line,
                     column,
-                    message: e.without_snippet().to_string(),
+                    message,
                 },
             });
             None
         }
     }
+}
+
+fn saturate(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// A path as serde_ignored reports it, written as the other YAML paths (`peers[0].foo`).
@@ -327,14 +348,14 @@ fn pools(list: Vec<Pool>, inputs: &mut Inputs, errors: &mut Vec<ConfigError>) {
         let name = match p.name.filter(|n| !n.is_empty()) {
             Some(name) => name,
             None => {
-                errors.push(source.error(&FieldPath::name(), Problem::Missing("name")));
+                errors.push(source.error(&FieldPath::name(), Problem::Missing));
                 continue;
             }
         };
         let advertisements = p.bgp_advertisements.unwrap_or_default();
         match p.protocol.as_deref() {
             None | Some("") => {
-                errors.push(source.error(&protocol_path, Problem::Missing("protocol")));
+                errors.push(source.error(&protocol_path, Problem::Missing));
             }
             Some("bgp") => {
                 let specs: Vec<(Source, BGPAdvertisementSpec)> = if advertisements.is_empty() {

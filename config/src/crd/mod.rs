@@ -11,6 +11,10 @@
 //! admission webhook; see `docs/decisions/0003-no-admission-webhook.md`. Errors that need
 //! several objects (overlapping pools, a missing BFD profile) are found by [`crate::parse`].
 
+// kube's `printcolumn(name = …, type_ = …)` repeats keys across columns, which clippy takes
+// for duplicated attributes.
+#![allow(clippy::duplicated_attributes)]
+
 mod address_rules;
 pub mod bfd_profile;
 pub mod bgp_advertisement;

@@ -84,7 +84,7 @@ impl<'a> Names<'a> {
         let name = name_of(o.object.meta());
         let path = FieldPath::name();
         if name.is_empty() {
-            errors.push(o.source.error(&path, Problem::Missing("name")));
+            errors.push(o.source.error(&path, Problem::Missing));
             return None;
         }
         if let Some(first) = self.first.get(name) {

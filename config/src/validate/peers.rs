@@ -135,7 +135,7 @@ fn address(spec: &BGPPeerSpec, report: &mut Report<'_>) -> Option<IpAddr> {
             None
         }
         (true, true) => {
-            report.error(&path.field("peerAddress"), Problem::Missing("peerAddress"));
+            report.error(&path.field("peerAddress"), Problem::Missing);
             None
         }
         (false, true) => optional_ip(&spec.peer_address, &path.field("peerAddress"), report)
