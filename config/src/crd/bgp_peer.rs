@@ -6,7 +6,7 @@
 //! because every v1beta1 field has the same name, JSON type and meaning in v1beta2 (the
 //! `nodeSelectors` of v1beta1 have the shape of a label selector), and what v1beta2 adds is
 //! optional; reading a v1beta2 object as v1beta1 drops the v1beta2-only fields, as MetalLB's
-//! webhook does. See `docs/decisions/0003-no-admission-webhook.md`.
+//! webhook does. See `docs/decisions/0006-no-admission-webhook.md`.
 
 pub mod v1beta1;
 

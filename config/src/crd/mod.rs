@@ -8,7 +8,7 @@
 //! The generated schemas add CEL rules (`x-kubernetes-validations`) for what one object can
 //! get wrong on its own (an address that is neither a CIDR nor a range, both `peerASN` and
 //! `dynamicASN`, a hold time of 1 s, …) so the apiserver refuses it at apply time without an
-//! admission webhook; see `docs/decisions/0003-no-admission-webhook.md`. Errors that need
+//! admission webhook; see `docs/decisions/0006-no-admission-webhook.md`. Errors that need
 //! several objects (overlapping pools, a missing BFD profile) are found by [`crate::parse`].
 
 // kube's `printcolumn(name = …, type_ = …)` repeats keys across columns, which clippy takes
