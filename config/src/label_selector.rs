@@ -94,17 +94,8 @@ fn requirement(
     let mut values: Vec<String> = e.values.clone().unwrap_or_default();
     for (i, v) in values.iter().enumerate() {
         check_value(v, &values_path.index(i), findings);
-        if let Some(first) = values[..i].iter().position(|earlier| earlier == v) {
-            let first = findings.render(&values_path.index(first));
-            findings.error(
-                &values_path.index(i),
-                Problem::Duplicate {
-                    value: v.clone(),
-                    first,
-                },
-            );
-        }
     }
+    findings.no_repeats(&values, &values_path);
     values.sort();
     let key = e.key.clone();
     let needs_values = |findings: &mut Report<'_>| {

@@ -164,12 +164,18 @@ impl Source {
 pub(crate) struct Report<'a> {
     source: &'a Source,
     errors: &'a mut Vec<ConfigError>,
+    start: usize,
 }
 
 impl<'a> Report<'a> {
     /// Problems of `source`'s object go to `errors`.
     pub(crate) fn new(source: &'a Source, errors: &'a mut Vec<ConfigError>) -> Self {
-        Report { source, errors }
+        let start = errors.len();
+        Report {
+            source,
+            errors,
+            start,
+        }
     }
 
     /// Records a problem in the field at `path`.
@@ -185,6 +191,28 @@ impl<'a> Report<'a> {
     /// How many problems have been recorded so far (to tell whether a part was clean).
     pub(crate) fn count(&self) -> usize {
         self.errors.len()
+    }
+
+    /// Whether nothing was recorded through this report.
+    pub(crate) fn clean(&self) -> bool {
+        self.errors.len() == self.start
+    }
+
+    /// Records each string of `list` (at `path`) that repeats an earlier one, as MetalLB's
+    /// `validateDuplicate` refuses them.
+    pub(crate) fn no_repeats(&mut self, list: &[String], path: &FieldPath) {
+        for (i, value) in list.iter().enumerate() {
+            if let Some(first) = list[..i].iter().position(|v| v == value) {
+                let first = self.render(&path.index(first));
+                self.error(
+                    &path.index(i),
+                    Problem::Duplicate {
+                        value: value.clone(),
+                        first,
+                    },
+                );
+            }
+        }
     }
 }
 

@@ -840,23 +840,7 @@ async fn a_v1beta1_peer_is_served_and_read_as_v1beta2() {
 }
 
 /// The ConfigMap of the tutorial (seed/000), exactly.
-const TUTORIAL_CONFIGMAP: &str = r#"apiVersion: v1
-kind: ConfigMap
-metadata:
-  namespace: metallb-system
-  name: config
-data:
-  config: |
-    peers:
-    - my-asn: 64512
-      peer-asn: 64512
-      peer-address: 10.192.0.7
-    address-pools:
-    - name: my-ip-space
-      protocol: bgp
-      addresses:
-      - 198.51.100.0/24
-"#;
+const TUTORIAL_CONFIGMAP: &str = include_str!("data/tutorial-configmap.yaml");
 
 #[tokio::test]
 async fn the_tutorials_configmap_read_from_the_apiserver_parses_to_its_pool_and_peer() {

@@ -539,20 +539,16 @@ fn advertisements_select_pools_by_name_by_label_or_all() {
     assert!(config.pools["b"].l2_advertisements.is_empty());
 }
 
-const TUTORIAL: &str = "peers:
-- my-asn: 64512
-  peer-asn: 64512
-  peer-address: 10.192.0.7
-address-pools:
-- name: my-ip-space
-  protocol: bgp
-  addresses:
-  - 198.51.100.0/24
-";
+/// The `config` text of the tutorial's ConfigMap (seed/000), exactly.
+fn tutorial() -> String {
+    let cm: k8s_openapi::api::core::v1::ConfigMap =
+        serde_saphyr::from_str(include_str!("data/tutorial-configmap.yaml")).unwrap();
+    cm.data.unwrap().remove("config").unwrap()
+}
 
 #[test]
 fn the_tutorials_legacy_config_is_one_pool_and_one_peer() {
-    let parsed = lb_config::parse(&legacy(TUTORIAL)).unwrap();
+    let parsed = lb_config::parse(&legacy(&tutorial())).unwrap();
     assert_eq!(parsed.warnings, vec![]);
     let config = parsed.config;
     let pool = &config.pools["my-ip-space"];
@@ -739,7 +735,7 @@ fn legacy_errors_name_the_yaml_path() {
 fn a_legacy_pool_and_a_resource_of_the_same_name_are_a_duplicate() {
     let resources = Resources {
         pools: vec![pool("my-ip-space", json!({"addresses": ["10.0.0.0/24"]}))],
-        ..legacy(TUTORIAL)
+        ..legacy(&tutorial())
     };
     assert_eq!(
         errors(&resources),

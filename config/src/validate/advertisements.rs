@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use ipnet::IpNet;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
+use super::checked;
 use super::communities::{self, Alias};
 use super::pools::Checked;
-use super::{Names, no_repeats};
 use crate::crd::bgp_advertisement::{BGPAdvertisement, BGPAdvertisementSpec};
 use crate::crd::l2_advertisement::L2Advertisement as L2AdvertisementResource;
 use crate::error::{ConfigError, Problem};
@@ -45,44 +45,37 @@ pub(super) fn attach_bgp(
     errors: &mut Vec<ConfigError>,
     warnings: &mut Vec<ConfigError>,
 ) {
-    let mut names = Names::new();
     // Which advertisement each pool's attached advertisements came from, for messages.
     let mut attached_from: Vec<Vec<String>> = vec![Vec::new(); pools.len()];
-    for ad in list {
-        let Some(name) = names.claim(ad, errors) else {
-            continue;
-        };
-        let mut report = Report::new(&ad.source, errors);
+    checked(list, errors, |name, ad, report| {
         let mut warn = Report::new(&ad.source, warnings);
-        let before = report.count();
         let spec = &ad.object.spec;
-        let Some(model) = bgp_advertisement(name, spec, ctx, &mut report, &mut warn) else {
-            continue;
-        };
+        let model = bgp_advertisement(name, spec, ctx, report, &mut warn)?;
         let selected = select_pools(
             &spec.ip_address_pools,
             &spec.ip_address_pool_selectors,
             pools,
-            &mut report,
+            report,
             &mut warn,
         );
-        if report.count() != before {
-            continue;
+        if !report.clean() {
+            return None;
         }
         for &i in &selected {
             let pool = &pools[i];
-            check_aggregation(&model, pool, &mut report);
-            check_local_pref(&model, pool, &attached_from[i], &mut report);
-            check_bfd_echo(&model, pool, ctx, &mut report);
+            check_aggregation(&model, pool, report);
+            check_local_pref(&model, pool, &attached_from[i], report);
+            check_bfd_echo(&model, pool, ctx, report);
         }
-        if report.count() != before {
-            continue;
+        if !report.clean() {
+            return None;
         }
         for i in selected {
             pools[i].pool.bgp_advertisements.push(model.clone());
             attached_from[i].push(ad.source.describe_object());
         }
-    }
+        Some(())
+    });
 }
 
 /// The advertisement's own fields; `None` if one is wrong (reported).
@@ -93,15 +86,10 @@ fn bgp_advertisement(
     report: &mut Report<'_>,
     warn: &mut Report<'_>,
 ) -> Option<BgpAdvertisement> {
-    let before = report.count();
     let path = FieldPath::spec();
-    no_repeats(
-        &spec.ip_address_pools,
-        &path.field("ipAddressPools"),
-        report,
-    );
-    no_repeats(&spec.communities, &path.field("communities"), report);
-    no_repeats(&spec.peers, &path.field("peers"), report);
+    report.no_repeats(&spec.ip_address_pools, &path.field("ipAddressPools"));
+    report.no_repeats(&spec.communities, &path.field("communities"));
+    report.no_repeats(&spec.peers, &path.field("peers"));
     let length =
         |value: Option<i32>, default: i32, field: &'static str, report: &mut Report<'_>| {
             let v = value.unwrap_or(default);
@@ -172,7 +160,7 @@ fn bgp_advertisement(
         &path.field("serviceSelectors"),
         report,
     );
-    if report.count() != before {
+    if !report.clean() {
         return None;
     }
     Some(BgpAdvertisement {
@@ -323,30 +311,20 @@ pub(super) fn attach_l2(
     errors: &mut Vec<ConfigError>,
     warnings: &mut Vec<ConfigError>,
 ) {
-    let mut names = Names::new();
-    for ad in list {
-        let Some(name) = names.claim(ad, errors) else {
-            continue;
-        };
-        let mut report = Report::new(&ad.source, errors);
+    checked(list, errors, |name, ad, report| {
         let mut warn = Report::new(&ad.source, warnings);
-        let before = report.count();
         let spec = &ad.object.spec;
         let path = FieldPath::spec();
-        no_repeats(
-            &spec.ip_address_pools,
-            &path.field("ipAddressPools"),
-            &mut report,
-        );
+        report.no_repeats(&spec.ip_address_pools, &path.field("ipAddressPools"));
         let node_selectors = label_selector::convert_list(
             &spec.node_selectors,
             &path.field("nodeSelectors"),
-            &mut report,
+            report,
         );
         let service_selectors = label_selector::convert_list(
             &spec.service_selectors,
             &path.field("serviceSelectors"),
-            &mut report,
+            report,
         );
         let preferred = path.field("preferredNodeSelectors");
         for (i, p) in spec.preferred_node_selectors.iter().enumerate() {
@@ -363,18 +341,18 @@ pub(super) fn attach_l2(
             label_selector::convert(
                 &p.preference,
                 &preferred.index(i).field("preference"),
-                &mut report,
+                report,
             );
         }
         let selected = select_pools(
             &spec.ip_address_pools,
             &spec.ip_address_pool_selectors,
             pools,
-            &mut report,
+            report,
             &mut warn,
         );
-        if report.count() != before {
-            continue;
+        if !report.clean() {
+            return None;
         }
         let model = L2Advertisement {
             name: name.to_string(),
@@ -385,5 +363,6 @@ pub(super) fn attach_l2(
         for i in selected {
             pools[i].pool.l2_advertisements.push(model.clone());
         }
-    }
+        Some(())
+    });
 }

@@ -2,26 +2,19 @@
 
 use std::collections::BTreeMap;
 
-use super::Names;
+use super::checked;
 use crate::crd::bfd_profile::BFDProfile;
 use crate::error::{ConfigError, Problem};
 use crate::inputs::Sourced;
 use crate::model::BfdProfile;
-use crate::source::{FieldPath, Report};
+use crate::source::FieldPath;
 
 /// The usable profiles by name; problems go to `errors`.
 pub(super) fn profiles(
     list: &[Sourced<BFDProfile>],
     errors: &mut Vec<ConfigError>,
 ) -> BTreeMap<String, BfdProfile> {
-    let mut names = Names::new();
-    let mut out = BTreeMap::new();
-    for p in list {
-        let Some(name) = names.claim(p, errors) else {
-            continue;
-        };
-        let mut report = Report::new(&p.source, errors);
-        let before = report.count();
+    let profiles = checked(list, errors, |name, p, report| {
         let spec = &p.object.spec;
         let path = FieldPath::spec();
         let mut bounded = |value: Option<u32>, field: &'static str, min: u32, max: u32| {
@@ -39,7 +32,7 @@ pub(super) fn profiles(
             }
             value
         };
-        let profile = BfdProfile {
+        Some(BfdProfile {
             name: name.to_string(),
             receive_interval: bounded(spec.receive_interval, "receiveInterval", 10, 60000),
             transmit_interval: bounded(spec.transmit_interval, "transmitInterval", 10, 60000),
@@ -48,10 +41,7 @@ pub(super) fn profiles(
             echo_mode: spec.echo_mode.unwrap_or(false),
             passive_mode: spec.passive_mode.unwrap_or(false),
             minimum_ttl: bounded(spec.minimum_ttl, "minimumTtl", 1, 254),
-        };
-        if report.count() == before {
-            out.insert(name.to_string(), profile);
-        }
-    }
-    out
+        })
+    });
+    profiles.into_iter().map(|p| (p.name.clone(), p)).collect()
 }

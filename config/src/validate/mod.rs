@@ -68,12 +68,6 @@ struct Names<'a> {
 }
 
 impl<'a> Names<'a> {
-    fn new() -> Self {
-        Names {
-            first: BTreeMap::new(),
-        }
-    }
-
     /// The object's name if it is usable: present and not taken by an earlier object
     /// (otherwise the problem is recorded).
     fn claim<T: kube_core::Resource>(
@@ -102,19 +96,27 @@ impl<'a> Names<'a> {
     }
 }
 
-/// Reports each string of `list` (at `path`) that repeats an earlier one, as MetalLB's
-/// `validateDuplicate` refuses them.
-fn no_repeats(list: &[String], path: &FieldPath, report: &mut Report<'_>) {
-    for (i, value) in list.iter().enumerate() {
-        if let Some(first) = list[..i].iter().position(|v| v == value) {
-            let first = report.render(&path.index(first));
-            report.error(
-                &path.index(i),
-                Problem::Duplicate {
-                    value: value.clone(),
-                    first,
-                },
-            );
+/// Runs `check` on each object of one kind whose name is usable (present, not taken by an
+/// earlier object), with a [`Report`] for its problems, and keeps what `check` returns for
+/// the objects it found nothing wrong with.
+fn checked<'a, T: kube_core::Resource, R>(
+    list: &'a [Sourced<T>],
+    errors: &mut Vec<ConfigError>,
+    mut check: impl FnMut(&'a str, &'a Sourced<T>, &mut Report<'_>) -> Option<R>,
+) -> Vec<R> {
+    let mut names = Names {
+        first: BTreeMap::new(),
+    };
+    let mut out = Vec::new();
+    for o in list {
+        let Some(name) = names.claim(o, errors) else {
+            continue;
+        };
+        let mut report = Report::new(&o.source, errors);
+        let result = check(name, o, &mut report);
+        if let Some(r) = result.filter(|_| report.clean()) {
+            out.push(r);
         }
     }
+    out
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
-use super::Names;
+use super::checked;
 use crate::crd::bgp_peer::{BGPPeer, BGPPeerSpec, DynamicASNMode};
 use crate::duration::{self, GoDuration};
 use crate::error::{ConfigError, Problem};
@@ -22,20 +22,12 @@ pub(super) fn peers(
     bfd_profiles: &BTreeMap<String, BfdProfile>,
     errors: &mut Vec<ConfigError>,
 ) -> BTreeMap<String, Peer> {
-    let mut names = Names::new();
-    let mut out = BTreeMap::new();
-    for p in list {
-        let Some(name) = names.claim(p, errors) else {
-            continue;
-        };
-        let mut report = Report::new(&p.source, errors);
-        let before = report.count();
-        let peer = peer(name, &p.object.spec, bfd_profiles, &mut report);
-        if let Some(peer) = peer.filter(|_| report.count() == before) {
-            out.insert(name.to_string(), peer);
-        }
-    }
-    out
+    checked(list, errors, |name, p, report| {
+        peer(name, &p.object.spec, bfd_profiles, report)
+    })
+    .into_iter()
+    .map(|p| (p.name.clone(), p))
+    .collect()
 }
 
 fn peer(
@@ -71,8 +63,18 @@ fn peer(
         );
     }
     let address = address(spec, report);
-    let source_address = optional_ip(&spec.source_address, &path.field("sourceAddress"), report);
-    let router_id = router_id(&spec.router_id, &path.field("routerID"), report);
+    let source_address = optional::<IpAddr>(
+        &spec.source_address,
+        &path.field("sourceAddress"),
+        report,
+        Problem::InvalidIp,
+    );
+    let router_id = optional::<Ipv4Addr>(
+        &spec.router_id,
+        &path.field("routerID"),
+        report,
+        Problem::InvalidRouterId,
+    );
     let (hold_time, keepalive_time) = timers(spec, report);
     let connect_time = connect_time(spec.connect_time.as_deref(), report);
     let node_selectors =
@@ -138,45 +140,31 @@ fn address(spec: &BGPPeerSpec, report: &mut Report<'_>) -> Option<IpAddr> {
             report.error(&path.field("peerAddress"), Problem::Missing);
             None
         }
-        (false, true) => optional_ip(&spec.peer_address, &path.field("peerAddress"), report)
-            .ok()
-            .flatten(),
+        (false, true) => optional(
+            &spec.peer_address,
+            &path.field("peerAddress"),
+            report,
+            Problem::InvalidIp,
+        )
+        .ok()
+        .flatten(),
     }
 }
 
-/// An IP address field that may be empty; `Err` when set but not an address.
-fn optional_ip(
+/// A field that may be empty, parsed as `T`; `Err` (reported as `problem`) when set but not
+/// a `T`.
+fn optional<T: std::str::FromStr>(
     text: &str,
     path: &FieldPath,
     report: &mut Report<'_>,
-) -> Result<Option<IpAddr>, ()> {
+    problem: fn(String) -> Problem,
+) -> Result<Option<T>, ()> {
     if text.is_empty() {
         return Ok(None);
     }
-    match text.parse() {
-        Ok(ip) => Ok(Some(ip)),
-        Err(_) => {
-            report.error(path, Problem::InvalidIp(text.to_string()));
-            Err(())
-        }
-    }
-}
-
-fn router_id(
-    text: &str,
-    path: &FieldPath,
-    report: &mut Report<'_>,
-) -> Result<Option<Ipv4Addr>, ()> {
-    if text.is_empty() {
-        return Ok(None);
-    }
-    match text.parse() {
-        Ok(ip) => Ok(Some(ip)),
-        Err(_) => {
-            report.error(path, Problem::InvalidRouterId(text.to_string()));
-            Err(())
-        }
-    }
+    text.parse().map(Some).map_err(|_| {
+        report.error(path, problem(text.to_string()));
+    })
 }
 
 /// A duration field; `Err` (reported) when set but not a Go duration.

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::IpNet;
 
-use super::{Names, no_repeats};
+use super::checked;
 use crate::address;
 use crate::crd::ip_address_pool::{IPAddressPool, ServiceAllocation as ServiceAllocationSpec};
 use crate::error::{ConfigError, Problem};
@@ -47,15 +47,10 @@ pub(super) fn pools<'a>(
     list: &'a [Sourced<IPAddressPool>],
     errors: &mut Vec<ConfigError>,
 ) -> Vec<Checked<'a>> {
-    let mut names = Names::new();
+    // Entries of every pool so far, broken pools included: an address in two pools is
+    // reported whichever of them has other problems.
     let mut taken: Vec<Taken<'a>> = Vec::new();
-    let mut out = Vec::new();
-    for p in list {
-        let Some(name) = names.claim(p, errors) else {
-            continue;
-        };
-        let mut report = Report::new(&p.source, errors);
-        let before = report.count();
+    checked(list, errors, |name, p, report| {
         let spec = &p.object.spec;
         let addresses = FieldPath::spec().field("addresses");
         if spec.addresses.is_empty() {
@@ -96,14 +91,11 @@ pub(super) fn pools<'a>(
                 cidrs,
             });
         }
-        let service_allocation = spec
-            .service_allocation
-            .as_ref()
-            .and_then(|s| service_allocation(s, &mut report));
-        if report.count() != before {
-            continue;
-        }
-        out.push(Checked {
+        let service_allocation = match &spec.service_allocation {
+            Some(s) => Some(service_allocation(s, report)?),
+            None => None,
+        };
+        Some(Checked {
             source: &p.source,
             labels: p.object.metadata.labels.clone().unwrap_or_default(),
             pool: Pool {
@@ -119,9 +111,8 @@ pub(super) fn pools<'a>(
                 l2_advertisements: Vec::new(),
             },
             entries,
-        });
-    }
-    out
+        })
+    })
 }
 
 fn service_allocation(
@@ -143,7 +134,7 @@ fn service_allocation(
             None
         }
     };
-    no_repeats(&s.namespaces, &path.field("namespaces"), report);
+    report.no_repeats(&s.namespaces, &path.field("namespaces"));
     let namespace_selectors = label_selector::convert_list(
         &s.namespace_selectors,
         &path.field("namespaceSelectors"),
