@@ -959,3 +959,60 @@ async fn the_apiserver_and_parse_agree_on_every_address_entry() {
     }
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
 }
+
+#[tokio::test]
+async fn advertisements_without_a_spec_as_in_metallbs_examples_get_an_empty_one() {
+    let (_cluster, client) = cluster_with_crds().await;
+    let bare = |kind: &str, name: &str| json!({"apiVersion": "metallb.io/v1beta1", "kind": kind, "metadata": {"name": name}});
+    apply(
+        &dynamic::<IPAddressPool>(&client, "v1beta1"),
+        object(
+            "metallb.io/v1beta1",
+            "IPAddressPool",
+            "p",
+            json!({"addresses": ["10.0.0.0/24"]}),
+        ),
+    )
+    .await
+    .unwrap();
+    apply(
+        &dynamic::<BGPAdvertisement>(&client, "v1beta1"),
+        bare("BGPAdvertisement", "example"),
+    )
+    .await
+    .unwrap();
+    apply(
+        &dynamic::<L2Advertisement>(&client, "v1beta1"),
+        bare("L2Advertisement", "example"),
+    )
+    .await
+    .unwrap();
+    apply(
+        &dynamic::<Community>(&client, "v1beta1"),
+        bare("Community", "none"),
+    )
+    .await
+    .unwrap();
+    let ads = list::<BGPAdvertisement>(&client).await;
+    assert_eq!(
+        ads[0].spec.aggregation_length,
+        Some(32),
+        "the schema's default, in the stored empty spec"
+    );
+    let config = lb_config::parse(&resources(&client).await).unwrap().config;
+    let pool = &config.pools["p"];
+    assert_eq!(pool.bgp_advertisements.len(), 1);
+    assert_eq!(pool.l2_advertisements.len(), 1);
+    // A pool without a spec stays refused, as in MetalLB.
+    match apply(
+        &dynamic::<IPAddressPool>(&client, "v1beta1"),
+        bare("IPAddressPool", "bare"),
+    )
+    .await
+    {
+        Err(kube::Error::Api(s)) => {
+            assert!(s.message.contains("spec: Required value"), "{}", s.message)
+        }
+        other => panic!("a pool without spec was stored: {other:?}"),
+    }
+}

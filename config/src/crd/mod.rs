@@ -28,7 +28,9 @@ pub mod manifest;
 mod omit;
 pub mod service_bgp_status;
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+    CustomResourceDefinition, JSON,
+};
 use kube_core::CustomResourceExt;
 
 /// The API group of every MetalLB resource.
@@ -51,6 +53,41 @@ pub fn definitions() -> Vec<CustomResourceDefinition> {
         // The apiserver would default it the same way; MetalLB's files spell it out.
         let list_kind = format!("{}List", crd.spec.names.kind);
         crd.spec.names.list_kind = Some(list_kind);
+        if OPTIONAL_SPEC.contains(&crd.spec.names.kind.as_str()) {
+            spec_defaults_to_empty(crd);
+        }
     }
     crds
+}
+
+/// The kinds MetalLB's CRDs accept without a `spec` (its documentation's BGPAdvertisement and
+/// L2Advertisement examples have none). `IPAddressPool` needs one; so does a `BGPPeer`, whose
+/// `myASN` is required.
+const OPTIONAL_SPEC: &[&str] = &[
+    "BFDProfile",
+    "BGPAdvertisement",
+    "L2Advertisement",
+    "Community",
+    "ServiceBGPStatus",
+];
+
+/// Makes `spec` optional, defaulting to `{}`: the apiserver then stores (and, for objects
+/// stored without one, serves) an empty spec with its fields' defaults, so such objects read
+/// into types whose `spec` is not optional.
+fn spec_defaults_to_empty(crd: &mut CustomResourceDefinition) {
+    for version in &mut crd.spec.versions {
+        let Some(root) = version
+            .schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+        else {
+            continue;
+        };
+        if let Some(required) = root.required.as_mut() {
+            required.retain(|r| r != "spec");
+        }
+        if let Some(spec) = root.properties.as_mut().and_then(|p| p.get_mut("spec")) {
+            spec.default = Some(JSON(serde_json::json!({})));
+        }
+    }
 }
