@@ -464,9 +464,16 @@ fn bfd_errors_name_the_field() {
                 json!({"detectMultiplier": 1, "receiveInterval": 70000}),
             ),
         ],
-        peers: vec![peer("p", peer_with(json!({"bfdProfile": "echo"})))],
+        peers: vec![
+            peer("p", peer_with(json!({"bfdProfile": "echo"}))),
+            peer(
+                "q",
+                peer_with(json!({"peerAddress": "10.0.0.2", "bfdProfile": "slow"})),
+            ),
+        ],
         ..with_ads(vec![ad("ad", json!({}))])
     };
+    // Peer "q" names a profile that exists but is broken: only the profile's errors.
     assert_eq!(
         errors(&resources),
         [

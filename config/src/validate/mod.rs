@@ -27,7 +27,12 @@ pub(crate) fn parse(resources: &Resources) -> Result<Parsed, ConfigErrors> {
     inputs.add_resources(resources);
 
     let bfd_profiles = bfd::profiles(&inputs.bfd_profiles, &mut errors);
-    let peers = peers::peers(&inputs.peers, &bfd_profiles, &mut errors);
+    let bfd_names = inputs
+        .bfd_profiles
+        .iter()
+        .map(|p| name_of(&p.object.metadata))
+        .collect();
+    let peers = peers::peers(&inputs.peers, &bfd_names, &mut errors);
     let aliases = communities::aliases(&inputs.communities, &mut errors);
     let mut pools = pools::pools(&inputs.pools, &mut errors);
     advertisements::attach_bgp(

@@ -1,7 +1,7 @@
 //! BGP peers, checked as MetalLB's `peerFromCR` checks them (AS numbers, addresses, timers,
 //! node selectors, password, BFD profile), every problem reported.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::checked;
@@ -10,16 +10,17 @@ use crate::duration::{self, GoDuration};
 use crate::error::{ConfigError, Problem};
 use crate::inputs::Sourced;
 use crate::label_selector;
-use crate::model::{BfdProfile, Peer, PeerAsn, SecretRef};
+use crate::model::{Peer, PeerAsn, SecretRef};
 use crate::source::{FieldPath, Report};
 
 /// The BGP port, used when `peerPort` is not set.
 const BGP_PORT: u16 = 179;
 
-/// The usable peers by name; problems go to `errors`.
+/// The usable peers by name; problems go to `errors`. `bfd_profiles` names every profile
+/// defined, usable or not (a broken one has its own errors; "does not exist" would mislead).
 pub(super) fn peers(
     list: &[Sourced<BGPPeer>],
-    bfd_profiles: &BTreeMap<String, BfdProfile>,
+    bfd_profiles: &BTreeSet<&str>,
     errors: &mut Vec<ConfigError>,
 ) -> BTreeMap<String, Peer> {
     checked(list, errors, |name, p, report| {
@@ -33,7 +34,7 @@ pub(super) fn peers(
 fn peer(
     name: &str,
     spec: &BGPPeerSpec,
-    bfd_profiles: &BTreeMap<String, BfdProfile>,
+    bfd_profiles: &BTreeSet<&str>,
     report: &mut Report<'_>,
 ) -> Option<Peer> {
     let path = FieldPath::spec();
@@ -86,7 +87,7 @@ fn peer(
     if !spec.password.is_empty() && secret.is_some() {
         report.error(&path.field("passwordSecret"), Problem::PasswordAndSecret);
     }
-    if !spec.bfd_profile.is_empty() && !bfd_profiles.contains_key(&spec.bfd_profile) {
+    if !spec.bfd_profile.is_empty() && !bfd_profiles.contains(spec.bfd_profile.as_str()) {
         report.error(
             &path.field("bfdProfile"),
             Problem::MissingBfdProfile(spec.bfd_profile.clone()),
