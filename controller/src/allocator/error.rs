@@ -100,7 +100,7 @@ pub enum AllocError {
 
 /// Displays a value as Go's `%q` verb does: a string in double quotes, a slice of them in
 /// brackets, separated by spaces.
-pub(super) struct GoQuoted<'a, T: ?Sized>(pub(super) &'a T);
+pub struct GoQuoted<'a, T: ?Sized>(pub &'a T);
 
 impl fmt::Display for GoQuoted<'_, str> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -51,7 +51,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use lb_config::{Pool, ServiceAllocation};
 
-pub use error::AllocError;
+pub use error::{AllocError, GoQuoted};
 pub use family::{FamilyPolicy, IpFamily, ServiceFamily};
 pub use sharing::{AllocationKey, Port, backend_key};
 
@@ -293,10 +293,10 @@ impl Allocator {
         if ips.len() > 2 {
             return Err(AllocError::TooManyAddresses { ips });
         }
-        if let [first, second] = ips[..] {
-            if IpFamily::of(first) == IpFamily::of(second) {
-                return Err(AllocError::SameFamily { first, second });
-            }
+        if let [first, second] = ips[..]
+            && IpFamily::of(first) == IpFamily::of(second)
+        {
+            return Err(AllocError::SameFamily { first, second });
         }
         for ip in &ips {
             self.usage.check(who.key, *ip, who.ports, &who.akey)?;
@@ -518,13 +518,14 @@ impl Allocator {
         let who = Seeker::new(key, ports, sharing_key, backend_key);
         if let Some(ips) = self.allocated.get(key).map(|a| a.ips.clone()) {
             // Assignments are checked, so held addresses always have a family.
-            if let Some(held) = ServiceFamily::for_addresses(&ips) {
-                if svc.family_policy != FamilyPolicy::PreferDualStack && held != family {
-                    return Err(AllocError::WrongFamily {
-                        allocated: held,
-                        requested: family,
-                    });
-                }
+            if let Some(held) = ServiceFamily::for_addresses(&ips)
+                && svc.family_policy != FamilyPolicy::PreferDualStack
+                && held != family
+            {
+                return Err(AllocError::WrongFamily {
+                    allocated: held,
+                    requested: family,
+                });
             }
             self.assign_for(&who, svc, &ips)?;
             return Ok(ips);
@@ -594,6 +595,16 @@ impl Allocator {
         // The pools come sorted by name; a stable sort by rank keeps that among equals.
         pinned.sort_by_key(|&(_, priority)| if priority > 0 { (0, priority) } else { (1, 0) });
         pinned.into_iter().map(|(name, _)| name.clone()).collect()
+    }
+
+    /// Whether any pool is configured (MetalLB clears every Service when there is none).
+    pub fn has_pools(&self) -> bool {
+        !self.pools.is_empty()
+    }
+
+    /// The keys of every Service holding an allocation.
+    pub fn service_keys(&self) -> Vec<ServiceKey> {
+        self.allocated.keys().cloned().collect()
     }
 
     /// The pool the Service's addresses were allocated from (MetalLB's `Pool`).

@@ -1589,7 +1589,7 @@ mod properties {
     }
 
     fn service(i: usize) -> (ServiceKey, ServiceInfo) {
-        let ns = if i % 2 == 0 { "ns1" } else { "ns2" };
+        let ns = if i.is_multiple_of(2) { "ns1" } else { "ns2" };
         let policy = [
             FamilyPolicy::SingleStack,
             FamilyPolicy::PreferDualStack,

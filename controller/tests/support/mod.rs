@@ -1,0 +1,435 @@
+//! A real kube-apiserver (`lab::Cluster`) with ferrolb's CRDs and the `metallb-system`
+//! namespace, and the `controller` binary running against it as a process, as in a cluster.
+//!
+//! Needs the control-plane binaries built by `lab/scripts/build-control-plane.sh`.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
+use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::Client;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use lab::process::Process;
+use lab::{Cluster, ClusterConfig};
+use serde_json::{Value, json};
+
+/// MetalLB's namespace.
+pub const NS: &str = "metallb-system";
+
+/// The tutorial's legacy ConfigMap, exactly as the seed applies it.
+pub const TUTORIAL_CONFIG: &str = "peers:
+- my-asn: 64512
+  peer-asn: 64512
+  peer-address: 10.192.0.7
+address-pools:
+- name: my-ip-space
+  protocol: bgp
+  addresses:
+  - 198.51.100.0/24
+";
+
+/// Polls `f` every 100 ms until it yields a value; panics naming `what` after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The apiserver, an admin client and (when started) the controller process.
+pub struct Lab {
+    /// The cluster (stopped on drop).
+    pub cluster: Cluster,
+    /// An admin client.
+    pub client: Client,
+    controller: Option<Process>,
+    log: PathBuf,
+    metrics_port: u16,
+}
+
+impl Lab {
+    /// An apiserver with the CRDs established and `metallb-system` created.
+    pub async fn start() -> Lab {
+        let cluster = Cluster::start(ClusterConfig::apiserver_only())
+            .await
+            .expect("starting the lab's apiserver");
+        let client = cluster.client();
+        let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+        for crd in lb_config::crd::definitions() {
+            crds.create(&PostParams::default(), &crd)
+                .await
+                .expect("creating a CRD");
+        }
+        for crd in lb_config::crd::definitions() {
+            let name = crd.metadata.name.clone().unwrap_or_default();
+            eventually(
+                &format!("CRD {name} established"),
+                Duration::from_secs(30),
+                || {
+                    let crds = crds.clone();
+                    let name = name.clone();
+                    async move {
+                        let crd = crds.get(&name).await.ok()?;
+                        let established = crd
+                            .status?
+                            .conditions?
+                            .iter()
+                            .any(|c| c.type_ == "Established" && c.status == "True");
+                        established.then_some(())
+                    }
+                },
+            )
+            .await;
+        }
+        let log = cluster.data_dir().join("controller.log");
+        let lab = Lab {
+            cluster,
+            client,
+            controller: None,
+            log,
+            metrics_port: 0,
+        };
+        lab.create_namespace(NS, &[]).await;
+        lab
+    }
+
+    /// Runs the lab's kubectl as the admin; panics with its output when it fails.
+    pub fn kubectl(&self, args: &[&str]) -> String {
+        let kubectl = lab::Binaries::from_env()
+            .path(lab::Binary::Kubectl)
+            .expect("kubectl (lab/scripts/build-control-plane.sh)");
+        let out = std::process::Command::new(kubectl)
+            .arg("--kubeconfig")
+            .arg(self.cluster.kubeconfig())
+            .args(args)
+            .output()
+            .expect("running kubectl");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "kubectl {args:?} failed:\n{text}");
+        text
+    }
+
+    /// Creates a namespace with these labels.
+    pub async fn create_namespace(&self, name: &str, labels: &[(&str, &str)]) {
+        let labels: BTreeMap<_, _> = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let ns: Namespace =
+            serde_json::from_value(json!({"metadata": {"name": name, "labels": labels}})).unwrap();
+        Api::<Namespace>::all(self.client.clone())
+            .create(&PostParams::default(), &ns)
+            .await
+            .expect("creating a namespace");
+    }
+
+    /// Starts the controller with the admin kubeconfig and these extra flags.
+    pub fn start_controller(&mut self, extra: &[&str]) {
+        let kubeconfig = self.cluster.kubeconfig().to_str().unwrap().to_owned();
+        self.start_controller_with(&["--kubeconfig", &kubeconfig], extra);
+    }
+
+    /// Starts the controller with `auth` (how it finds the apiserver) and `extra` flags.
+    pub fn start_controller_with(&mut self, auth: &[&str], extra: &[&str]) {
+        assert!(
+            self.controller.is_none(),
+            "the controller is already running"
+        );
+        let metrics =
+            lab::ports::free_port("127.0.0.1".parse().unwrap(), "controller metrics").unwrap();
+        self.metrics_port = metrics;
+        let mut args: Vec<String> = vec![
+            "--namespace".into(),
+            NS.into(),
+            "--port".into(),
+            metrics.to_string(),
+            "--health-probe-port".into(),
+            "0".into(),
+            "--log-level".into(),
+            "debug".into(),
+        ];
+        args.extend(auth.iter().map(|s| s.to_string()));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let program = PathBuf::from(env!("CARGO_BIN_EXE_controller"));
+        let process = Process::spawn("controller", &program, &args, None, &self.log)
+            .expect("starting the controller");
+        self.controller = Some(process);
+    }
+
+    /// Stops the controller (SIGTERM, then SIGKILL after 5 s).
+    pub fn stop_controller(&mut self) {
+        if let Some(mut p) = self.controller.take() {
+            p.stop(Duration::from_secs(5));
+        }
+    }
+
+    /// Whether the controller process is still running.
+    pub fn controller_running(&mut self) -> bool {
+        self.controller
+            .as_mut()
+            .is_some_and(|p| p.exited().is_none())
+    }
+
+    /// Everything the controller logged so far.
+    pub fn controller_log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The controller's `/metrics` text (empty if it does not answer).
+    pub async fn metrics(&self) -> String {
+        http_get(self.metrics_port, "/metrics")
+            .await
+            .unwrap_or_default()
+    }
+
+    /// Waits until the controller answers 200 on `/readyz`.
+    pub async fn wait_ready(&self) {
+        let port = self.metrics_port;
+        eventually(
+            "the controller to be ready",
+            Duration::from_secs(60),
+            || async move {
+                let body = http_get(port, "/readyz").await?;
+                body.starts_with("ok").then_some(())
+            },
+        )
+        .await;
+    }
+
+    /// Creates or replaces the legacy ConfigMap `config` with this `config` text.
+    pub async fn apply_legacy_config(&self, config: &str) {
+        let cm: ConfigMap = serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "config", "namespace": NS},
+            "data": {"config": config},
+        }))
+        .unwrap();
+        Api::<ConfigMap>::namespaced(self.client.clone(), NS)
+            .patch(
+                "config",
+                &PatchParams::apply("test").force(),
+                &Patch::Apply(&cm),
+            )
+            .await
+            .expect("applying the ConfigMap");
+    }
+
+    /// Server-side applies a `metallb.io` object (JSON with apiVersion, kind, metadata.name).
+    pub async fn apply_cr(&self, object: Value) -> Result<(), kube::Error> {
+        let kind = object["kind"].as_str().unwrap().to_owned();
+        let version = object["apiVersion"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned();
+        let name = object["metadata"]["name"].as_str().unwrap().to_owned();
+        let gvk = kube::core::GroupVersionKind::gvk("metallb.io", &version, &kind);
+        let resource = kube::core::ApiResource::from_gvk(&gvk);
+        let api: Api<kube::core::DynamicObject> =
+            Api::namespaced_with(self.client.clone(), NS, &resource);
+        let obj: kube::core::DynamicObject = serde_json::from_value(object).unwrap();
+        api.patch(
+            &name,
+            &PatchParams::apply("test").force(),
+            &Patch::Apply(&obj),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Deletes a `metallb.io` object.
+    pub async fn delete_cr(&self, version: &str, kind: &str, name: &str) {
+        let gvk = kube::core::GroupVersionKind::gvk("metallb.io", version, kind);
+        let resource = kube::core::ApiResource::from_gvk(&gvk);
+        let api: Api<kube::core::DynamicObject> =
+            Api::namespaced_with(self.client.clone(), NS, &resource);
+        api.delete(name, &DeleteParams::default())
+            .await
+            .expect("deleting a metallb.io object");
+    }
+
+    /// The Services API of a namespace.
+    pub fn services(&self, ns: &str) -> Api<Service> {
+        Api::namespaced(self.client.clone(), ns)
+    }
+
+    /// Creates a Service from JSON (`metadata.name`, `spec`; type LoadBalancer and one TCP
+    /// port 80 unless the JSON says otherwise).
+    pub async fn create_service(&self, ns: &str, object: Value) -> Service {
+        let mut svc = json!({
+            "apiVersion": "v1", "kind": "Service",
+            "spec": {"type": "LoadBalancer", "ports": [{"port": 80, "protocol": "TCP"}], "selector": {"app": "nginx"}},
+        });
+        merge(&mut svc, object);
+        let svc: Service = serde_json::from_value(svc).unwrap();
+        self.services(ns)
+            .create(&PostParams::default(), &svc)
+            .await
+            .expect("creating a Service")
+    }
+
+    /// Deletes a Service.
+    pub async fn delete_service(&self, ns: &str, name: &str) {
+        self.services(ns)
+            .delete(name, &DeleteParams::default())
+            .await
+            .expect("deleting a Service");
+    }
+
+    /// The Service's `status.loadBalancer.ingress` IPs now.
+    pub async fn ingress(&self, ns: &str, name: &str) -> Vec<String> {
+        let Ok(svc) = self.services(ns).get(name).await else {
+            return Vec::new();
+        };
+        ingress_ips(&svc)
+    }
+
+    /// Waits until the Service has exactly `want` as its ingress IPs.
+    pub async fn wait_ingress(&self, ns: &str, name: &str, want: &[&str]) {
+        let want: Vec<String> = want.iter().map(|s| s.to_string()).collect();
+        let what = format!("{ns}/{name} to get {want:?}");
+        eventually(&what, Duration::from_secs(30), || {
+            let want = want.clone();
+            async move { (self.ingress(ns, name).await == want).then_some(()) }
+        })
+        .await;
+    }
+
+    /// The Events on an object, oldest first, as `(type, reason, note, reportingController)`.
+    pub async fn events(&self, ns: &str, name: &str) -> Vec<(String, String, String, String)> {
+        let api: Api<Event> = Api::namespaced(self.client.clone(), ns);
+        let list = api
+            .list(&ListParams::default())
+            .await
+            .map(|l| l.items)
+            .unwrap_or_default();
+        let mut events: Vec<_> = list
+            .into_iter()
+            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
+            .collect();
+        events.sort_by(|a, b| {
+            a.metadata
+                .creation_timestamp
+                .cmp(&b.metadata.creation_timestamp)
+        });
+        events
+            .into_iter()
+            .map(|e| {
+                (
+                    e.type_.unwrap_or_default(),
+                    e.reason.unwrap_or_default(),
+                    e.note.unwrap_or_default(),
+                    e.reporting_controller.unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    /// Waits for an Event with this reason on the object and returns its note.
+    pub async fn wait_event(&self, ns: &str, name: &str, reason: &str) -> String {
+        eventually(
+            &format!("event {reason} on {ns}/{name}"),
+            Duration::from_secs(30),
+            || async move {
+                self.events(ns, name)
+                    .await
+                    .into_iter()
+                    .find(|e| e.1 == reason)
+                    .map(|e| e.2)
+            },
+        )
+        .await
+    }
+
+    /// The ConfigurationState `controller`'s status, as JSON.
+    pub async fn configuration_state(&self) -> Option<Value> {
+        let gvk = kube::core::GroupVersionKind::gvk("metallb.io", "v1beta1", "ConfigurationState");
+        let resource = kube::core::ApiResource::from_gvk(&gvk);
+        let api: Api<kube::core::DynamicObject> =
+            Api::namespaced_with(self.client.clone(), NS, &resource);
+        api.get("controller")
+            .await
+            .ok()
+            .and_then(|o| o.data.get("status").cloned())
+    }
+
+    /// Waits until ConfigurationState `controller` says `result`; returns its status.
+    pub async fn wait_configuration_state(&self, result: &str) -> Value {
+        eventually(
+            &format!("ConfigurationState controller {result}"),
+            Duration::from_secs(30),
+            || async move {
+                let status = self.configuration_state().await?;
+                (status["result"] == result).then_some(status)
+            },
+        )
+        .await
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.stop_controller();
+    }
+}
+
+/// The ingress IPs of a Service.
+pub fn ingress_ips(svc: &Service) -> Vec<String> {
+    svc.status
+        .as_ref()
+        .and_then(|s| s.load_balancer.as_ref())
+        .and_then(|lb| lb.ingress.as_ref())
+        .map(|i| i.iter().filter_map(|i| i.ip.clone()).collect())
+        .unwrap_or_default()
+}
+
+/// Merges JSON object `b` into `a` (objects recursively, anything else replaced).
+fn merge(a: &mut Value, b: Value) {
+    match (a, b) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                merge(a.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (a, b) => *a = b,
+    }
+}
+
+/// A plain HTTP/1.0 GET on 127.0.0.1:`port`; the body, or `None` on any failure.
+async fn http_get(port: u16, path: &str) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .ok()?;
+    stream
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
+        .await
+        .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200")
+        .then(|| body.to_owned())
+        .or_else(|| head.starts_with("HTTP/1.0 200").then(|| body.to_owned()))
+}
