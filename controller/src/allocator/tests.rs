@@ -16,7 +16,8 @@ use super::*;
 // ---------------------------------------------------------------------------------------
 // Helpers
 
-fn pool(name: &str, cidrs: &[&str]) -> Pool {
+/// A pool of these CIDRs with MetalLB's defaults (auto-assign, no restrictions).
+pub(crate) fn pool(name: &str, cidrs: &[&str]) -> Pool {
     Pool {
         name: name.into(),
         cidrs: cidrs.iter().map(|c| c.parse().unwrap()).collect(),

@@ -147,8 +147,22 @@ impl Engine {
         }
         match input {
             Input::Service(key) => {
+                let shares = self
+                    .caches
+                    .service(&key)
+                    .is_some_and(|s| service::sharing_key(s.annotations()).is_some());
+                let shared = self
+                    .allocator
+                    .allocation_key(&key)
+                    .is_some_and(|k| !k.sharing.is_empty());
                 if self.process_service(&key, out) == Sync::ReprocessAll {
-                    self.process_all(out);
+                    if shares || shared {
+                        // Sharers of the address may no longer fit together: check them all.
+                        self.process_all(out);
+                    } else {
+                        // An address was freed: only Services still waiting can use it.
+                        self.process_waiting(out);
+                    }
                 }
             }
             Input::Config | Input::Namespaces => {
@@ -224,6 +238,24 @@ impl Engine {
             if !again {
                 break;
             }
+        }
+    }
+
+    /// Another pass for the Services that hold no address (those an address freed by a
+    /// deletion or a change may serve), in key order. MetalLB re-converges every Service
+    /// here; for the others the pass would change nothing, and skipping them keeps a burst
+    /// of deletions among thousands of Services from costing a full pass each.
+    fn process_waiting(&mut self, out: &mut Vec<Output>) {
+        let mut waiting: Vec<ServiceKey> = self
+            .caches
+            .services()
+            .iter()
+            .map(|s| service::service_key(s))
+            .filter(|k| self.allocator.ips(k).is_none())
+            .collect();
+        waiting.sort();
+        for key in waiting {
+            self.process_service(&key, out);
         }
     }
 
@@ -350,3 +382,6 @@ fn annotation_patch(
         .map(|(k, v)| (k.clone(), Some(v.clone())));
     removed.chain(set).collect()
 }
+
+#[cfg(test)]
+mod tests;

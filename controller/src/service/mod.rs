@@ -144,14 +144,16 @@ pub fn set_balancer(
     }
 
     let prev_ips = alloc.ips(key).map(<[IpAddr]>::to_vec).unwrap_or_default();
-    let prev_alloc_key = alloc.allocation_key(key).cloned();
+    // MetalLB compares the keys as text, "" when there is no allocation: allocating a
+    // Service that shares nothing changes nothing for the others.
+    let prev_alloc_key = alloc.allocation_key(key).cloned().unwrap_or_default();
 
     let mut state = Converging::new(original, namespace_labels);
     let mut sync = match state.converge(alloc, key, &mut events) {
         Ok(()) => Sync::Success,
         Err(Unconverged) => Sync::ErrorNoRetry,
     };
-    if alloc.allocation_key(key) != prev_alloc_key.as_ref() {
+    if alloc.allocation_key(key).cloned().unwrap_or_default() != prev_alloc_key {
         tracing::debug!(event = "allocation key changed", service = %key, "allocation changed for shared service, reprocessing");
         sync = Sync::ReprocessAll;
     }
@@ -681,3 +683,6 @@ fn go_quoted_list(ips: &[IpAddr]) -> String {
 fn go_list(items: &[String]) -> String {
     format!("[{}]", items.join(" "))
 }
+
+#[cfg(test)]
+mod tests;
