@@ -7,13 +7,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::{Client, Resource};
+use lab::wait::eventually;
 use lab::{Cluster, ClusterConfig};
 use lb_config::crd::bfd_profile::BFDProfile;
 use lb_config::crd::bgp_advertisement::BGPAdvertisement;
@@ -29,25 +30,6 @@ use serde_json::json;
 
 const NS: &str = "metallb-system";
 const MANAGER: &str = "lb-config-test";
-
-/// Polls `f` every 100 ms until it yields a value, panicking with `what` after `timeout`.
-async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// An apiserver with ferrolb's CRDs installed and established, and the `metallb-system`
 /// namespace.

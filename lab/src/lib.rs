@@ -14,6 +14,7 @@ pub mod pki;
 pub mod ports;
 pub mod process;
 pub mod seed;
+pub mod wait;
 
 pub use binaries::{Binaries, Binary, MissingBinary};
 pub use cluster::{Cluster, ClusterConfig, ClusterError, NodeSpec, Ports};
