@@ -13,6 +13,10 @@ use crate::packet::Family;
 /// The BGP port (RFC 4271).
 pub const BGP_PORT: u16 = 179;
 
+/// Default of [`SpeakerConfig::max_pending_changes`]: a full Internet table can change at
+/// once (a peer with all of it going down) without the consumer having to re-read the RIB.
+pub const DEFAULT_MAX_PENDING_CHANGES: usize = 1 << 20;
+
 /// Settings of the whole speaker.
 #[derive(Debug, Clone)]
 pub struct SpeakerConfig {
@@ -28,8 +32,13 @@ pub struct SpeakerConfig {
     pub max_paths_ebgp: u16,
     /// `maximum-paths ibgp` for iBGP paths.
     pub max_paths_ibgp: u16,
-    /// Capacity of the event channel; when full, the speaker waits for the consumer.
+    /// Capacity of the event channel, and how many other events may wait behind it. The
+    /// speaker never waits for the consumer: beyond this it sends [`crate::Event::Lagged`].
     pub event_capacity: usize,
+    /// How many best-path changes the speaker holds for a consumer that does not keep up,
+    /// in the channel plus coalesced behind it (one per prefix, about 70 bytes each);
+    /// beyond this it drops them and sends [`crate::Event::Lagged`].
+    pub max_pending_changes: usize,
 }
 
 impl Default for SpeakerConfig {
@@ -42,6 +51,7 @@ impl Default for SpeakerConfig {
             max_paths_ebgp: crate::rib::DEFAULT_MAX_PATHS,
             max_paths_ibgp: crate::rib::DEFAULT_MAX_PATHS,
             event_capacity: 1024,
+            max_pending_changes: DEFAULT_MAX_PENDING_CHANGES,
         }
     }
 }

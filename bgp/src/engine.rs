@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use crate::config::{ListenRange, PeerConfig, SpeakerConfig};
+use crate::event_queue::{EventQueue, EventStats, QueueLimits};
 use crate::export::{self, Source, Target};
 use crate::fsm::{FsmConfig, Negotiated, SessionState};
 use crate::md5::set_md5_key;
@@ -54,6 +55,8 @@ pub struct InstanceView {
     pub rib: crate::rib::RibStats,
     /// Peers configured or dynamic.
     pub peers: usize,
+    /// What the event stream holds for its consumer and what it dropped.
+    pub events: EventStats,
 }
 
 /// One path of a [`RouteView`] with the peer it came from.
@@ -121,7 +124,8 @@ struct Core {
     listeners: Vec<Arc<TcpListener>>,
     /// The accept loops; ended at shutdown so the listening sockets close with the speaker.
     accepting: Vec<JoinHandle<()>>,
-    events: mpsc::Sender<Event>,
+    /// The event stream; never waits for its consumer.
+    events: EventQueue,
     from_peers: mpsc::Sender<FromPeer>,
     changes: Vec<BestChange>,
     /// Bumped for every Loc-RIB change (FRR's "BGP table version").
@@ -137,6 +141,13 @@ pub(crate) async fn spawn(
     requests: mpsc::Receiver<Request>,
 ) -> Result<mpsc::Receiver<Event>, SpeakerError> {
     let (events_tx, events_rx) = mpsc::channel(config.event_capacity.max(1));
+    let events = EventQueue::new(
+        events_tx,
+        QueueLimits {
+            max_queued: config.event_capacity,
+            max_held_changes: config.max_pending_changes,
+        },
+    );
     let (from_peers_tx, from_peers_rx) = mpsc::channel(1024);
     let (inbound_tx, inbound_rx) = mpsc::channel(64);
     let mut listeners = Vec::new();
@@ -166,7 +177,7 @@ pub(crate) async fn spawn(
         local_routes: HashMap::new(),
         listeners,
         accepting,
-        events: events_tx,
+        events,
         from_peers: from_peers_tx,
         changes: Vec::new(),
         table_version: 0,
@@ -272,6 +283,9 @@ impl Core {
                 },
                 Some(message) = from_peers.recv() => self.on_peer_message(message).await,
                 Some((stream, remote)) = inbound.recv() => self.inbound(stream, remote),
+                () = self.events.writable(), if self.events.has_backlog() => {
+                    self.events.flush(|prefix| self.rib.best(prefix));
+                }
             }
         }
     }
@@ -345,7 +359,7 @@ impl Core {
                 self.config.max_paths_ibgp = ibgp;
                 self.rib
                     .set_config(decision_config(&self.config), &mut self.changes);
-                self.publish_changes().await;
+                self.publish_changes();
             }
             Request::Peers(reply) => {
                 let _ = reply.send(self.peer_summaries());
@@ -360,10 +374,14 @@ impl Core {
                     table_version: self.table_version,
                     rib: self.rib_stats(),
                     peers: self.peers.len(),
+                    events: self.events.stats(),
                 });
             }
             Request::Route(prefix, reply) => {
                 let _ = reply.send(self.route_view(prefix));
+            }
+            Request::Selected(family, reply) => {
+                let _ = reply.send(self.rib.selected(family).collect());
             }
             Request::Shutdown(_) => {}
         }
@@ -464,7 +482,7 @@ impl Core {
     async fn on_peer_message(&mut self, message: FromPeer) {
         match message {
             FromPeer::State { peer, from, to } => {
-                self.emit(Event::StateChanged { peer, from, to }).await;
+                self.emit(Event::StateChanged { peer, from, to });
             }
             FromPeer::Up {
                 peer,
@@ -491,7 +509,7 @@ impl Core {
                         self.session_ended(session).await;
                     }
                 }
-                self.emit(Event::PeerDown { peer, reason }).await;
+                self.emit(Event::PeerDown { peer, reason });
                 let dynamic = self
                     .peers
                     .get(&peer)
@@ -576,7 +594,7 @@ impl Core {
             },
             advertised: hashbrown::HashSet::new(),
         });
-        self.emit(Event::PeerUp { peer, peer_as }).await;
+        self.emit(Event::PeerUp { peer, peer_as });
         self.send_full_table(peer, None);
     }
 
@@ -585,7 +603,7 @@ impl Core {
         if let Err(err) = self.rib.remove_peer(session.rib_id, &mut self.changes) {
             warn!(%err, "removing a peer from the RIB");
         }
-        self.publish_changes().await;
+        self.publish_changes();
     }
 
     async fn update_from(&mut self, peer: IpAddr, generation: u64, update: crate::packet::Update) {
@@ -683,10 +701,9 @@ impl Core {
                 peer,
                 announced,
                 withdrawn,
-            })
-            .await;
+            });
         }
-        self.publish_changes().await;
+        self.publish_changes();
     }
 
     async fn announce_local(&mut self, route: LocalRoute) -> Result<(), SpeakerError> {
@@ -722,7 +739,7 @@ impl Core {
             };
             self.advertise(&[current]);
         }
-        self.publish_changes().await;
+        self.publish_changes();
         Ok(())
     }
 
@@ -737,18 +754,18 @@ impl Core {
         {
             warn!(%prefix, %err, "cannot withdraw local route");
         }
-        self.publish_changes().await;
+        self.publish_changes();
     }
 
     /// Sends the pending Loc-RIB changes to the peers and to the event stream.
-    async fn publish_changes(&mut self) {
+    fn publish_changes(&mut self) {
         if self.changes.is_empty() {
             return;
         }
         let changes = std::mem::take(&mut self.changes);
         self.table_version += changes.len() as u64;
         self.advertise(&changes);
-        self.emit(Event::BestPathChanged(changes)).await;
+        self.events.changes(changes);
     }
 
     /// Advertises the current best path (or a withdrawal) of each prefix to every
@@ -938,9 +955,9 @@ impl Core {
         });
     }
 
-    async fn emit(&self, event: Event) {
-        // A consumer that went away does not stop the speaker.
-        let _ = self.events.send(event).await;
+    /// Reports an event; never waits for the consumer (see [`EventQueue`]).
+    fn emit(&mut self, event: Event) {
+        self.events.notice(event);
     }
 
     fn rib_stats(&mut self) -> crate::rib::RibStats {
@@ -1037,6 +1054,8 @@ impl Core {
             drop(handle.tx);
             let _ = tokio::time::timeout(Duration::from_secs(3), handle.task).await;
         }
+        // The withdrawals go to a consumer that still reads, as far as the channel takes them.
+        self.events.flush(|prefix| self.rib.best(prefix));
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod config;
 pub mod damping;
 mod engine;
+mod event_queue;
 pub mod export;
 pub mod fsm;
 pub mod md5;
@@ -16,6 +17,7 @@ pub mod session;
 pub mod speaker;
 
 pub use config::{BGP_PORT, IdleHold, ListenRange, PeerConfig, RemoteAs, SpeakerConfig};
+pub use event_queue::EventStats;
 pub use fsm::{DownReason, Negotiated, SessionState};
 pub use packet::Family;
 pub use rib::{BestChange, PathView, PeerId, PeerInfo, RouteAttributes, Selected};

@@ -113,8 +113,16 @@ pub enum Event {
         /// Prefixes withdrawn in it.
         withdrawn: usize,
     },
-    /// Best paths changed in the Loc-RIB (for the kernel FIB).
+    /// Best paths changed in the Loc-RIB (for the kernel FIB). For a consumer that does not
+    /// keep up, changes are coalesced: a prefix that changed several times meanwhile comes
+    /// once, with its selection at the time it is delivered.
     BestPathChanged(Vec<BestChange>),
+    /// The consumer did not keep up and this many events and best-path changes were dropped
+    /// to keep memory bounded (see [`SpeakerConfig::event_capacity`] and
+    /// [`SpeakerConfig::max_pending_changes`]). Routes and sessions may have changed in
+    /// ways not reported: re-read [`Speaker::selected`] (or [`Speaker::routes`]) and
+    /// [`Speaker::peers`]. The events after this one are complete again.
+    Lagged(u64),
 }
 
 /// A peer as queries see it.
@@ -147,6 +155,7 @@ pub(crate) enum Request {
     Peers(oneshot::Sender<Vec<PeerSummary>>),
     Routes(Family, oneshot::Sender<Vec<RouteView>>),
     Route(IpNet, oneshot::Sender<Option<RouteView>>),
+    Selected(Family, oneshot::Sender<Vec<BestChange>>),
     Instance(oneshot::Sender<InstanceView>),
     Shutdown(oneshot::Sender<()>),
 }
@@ -159,7 +168,8 @@ pub struct Speaker {
 
 impl Speaker {
     /// Starts a speaker: binds its listeners, spawns the core task, and returns the handle
-    /// with the receiving end of its event stream.
+    /// with the receiving end of its event stream. The speaker never waits for the events
+    /// to be read: a consumer that falls behind gets coalesced changes or [`Event::Lagged`].
     pub async fn start(
         config: SpeakerConfig,
     ) -> Result<(Speaker, mpsc::Receiver<Event>), SpeakerError> {
@@ -244,7 +254,14 @@ impl Speaker {
         self.call(|r| Request::Route(prefix, r)).await
     }
 
-    /// Router ID, AS, table version and RIB sizes.
+    /// The selected route of every prefix of a family, unsorted: what the
+    /// [`Event::BestPathChanged`] events would have told a consumer that starts from
+    /// nothing. A consumer re-reads it after [`Event::Lagged`].
+    pub async fn selected(&self, family: Family) -> Result<Vec<BestChange>, SpeakerError> {
+        self.call(|r| Request::Selected(family, r)).await
+    }
+
+    /// Router ID, AS, table version, RIB sizes and the event stream's counters.
     pub async fn instance(&self) -> Result<InstanceView, SpeakerError> {
         self.call(Request::Instance).await
     }

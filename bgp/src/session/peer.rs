@@ -2,6 +2,7 @@
 //! [`Fsm`], turns socket bytes and timer deadlines into FSM inputs, carries out the FSM's
 //! actions, and talks to the core task (which owns the RIB) through channels.
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -26,6 +27,10 @@ use crate::packet::{AfiSafi, DecodeOptions, EncodeOptions, Message, Notification
 const CLOSE_FLUSH: Duration = Duration::from_secs(2);
 /// How long the second connection of a collision may take to send its OPEN.
 const COLLISION_OPEN_WAIT: Duration = Duration::from_secs(30);
+/// Messages for the core that may wait in a session while the core's channel is full;
+/// at this many the session stops reading from the peer (TCP pushes back on it) but keeps
+/// its timers and keeps writing.
+const OUTBOX_LIMIT: usize = 64;
 
 /// What a session task reports to the core task.
 // UPDATEs dominate this channel; boxing them would cost an allocation each.
@@ -142,6 +147,7 @@ pub fn spawn_peer(config: PeerConfig, fsm: FsmConfig, core: mpsc::Sender<FromPee
         connecting: None,
         candidate: None,
         generation: 0,
+        outbox: VecDeque::new(),
     };
     let task = tokio::spawn(session.run());
     PeerHandle { tx, status, task }
@@ -160,6 +166,10 @@ struct PeerSession {
     connecting: Option<JoinHandle<io::Result<TcpStream>>>,
     candidate: Option<Candidate>,
     generation: u64,
+    /// Messages for the core that its channel could not take yet, oldest first: the task
+    /// never waits for the core outside its `select!`, so a busy core cannot stop the
+    /// timers.
+    outbox: VecDeque<FromPeer>,
 }
 
 /// One thing that happened, taken out of the `select!` so the borrows of its futures end.
@@ -170,6 +180,7 @@ enum Event {
     Written(io::Result<()>),
     Timer,
     CandidateReady(Option<(Connection, Open)>),
+    CoreReady(Option<mpsc::OwnedPermit<FromPeer>>),
 }
 
 impl PeerSession {
@@ -182,12 +193,15 @@ impl PeerSession {
             let event = {
                 let has_output = self.conn.as_ref().is_some_and(Connection::has_output);
                 let has_conn = self.conn.is_some();
+                let can_read = self.outbox.len() < OUTBOX_LIMIT;
+                let has_outbox = !self.outbox.is_empty();
                 tokio::select! {
                     cmd = self.rx.recv() => Event::Command(cmd),
                     res = join_connect(&mut self.connecting), if self.connecting.is_some() => Event::Connected(res),
                     ready = candidate_ready(&mut self.candidate), if self.candidate.is_some() => Event::CandidateReady(ready),
-                    ev = read_or_write(self.conn.as_mut(), has_output), if has_conn => ev,
+                    ev = read_or_write(self.conn.as_mut(), has_output, can_read), if has_conn => ev,
                     _ = sleep_until_opt(deadline), if deadline.is_some() => Event::Timer,
+                    permit = self.core.clone().reserve_owned(), if has_outbox => Event::CoreReady(permit.ok()),
                 }
             };
             match event {
@@ -238,6 +252,11 @@ impl PeerSession {
                     if let Some((conn, open)) = ready {
                         self.resolve_collision(conn, open).await;
                     }
+                }
+                Event::CoreReady(permit) => {
+                    self.flush_outbox(permit);
+                    // Messages left in the input buffer while the outbox was full.
+                    self.drain_input().await;
                 }
             }
         }
@@ -367,9 +386,46 @@ impl PeerSession {
         self.apply(actions).await;
     }
 
-    /// Decodes and handles every whole message buffered.
+    /// Hands the core what waits for it, as far as its channel takes it; the core is gone
+    /// when `permit` is `None` (then nothing will take the messages).
+    fn flush_outbox(&mut self, permit: Option<mpsc::OwnedPermit<FromPeer>>) {
+        let Some(permit) = permit else {
+            self.outbox.clear();
+            return;
+        };
+        if let Some(message) = self.outbox.pop_front() {
+            permit.send(message);
+        }
+        while let Some(message) = self.outbox.pop_front() {
+            if let Err(err) = self.core.try_send(message) {
+                match err {
+                    mpsc::error::TrySendError::Full(message) => self.outbox.push_front(message),
+                    mpsc::error::TrySendError::Closed(_) => self.outbox.clear(),
+                }
+                return;
+            }
+        }
+    }
+
+    /// Sends a message to the core without waiting: it waits in the outbox, in order, when
+    /// the core's channel is full.
+    fn to_core(&mut self, message: FromPeer) {
+        if !self.outbox.is_empty() {
+            self.outbox.push_back(message);
+            return;
+        }
+        if let Err(mpsc::error::TrySendError::Full(message)) = self.core.try_send(message) {
+            self.outbox.push_back(message);
+        }
+    }
+
+    /// Decodes and handles every whole message buffered, until the outbox is full (the
+    /// rest stays buffered until the core takes what waits).
     async fn drain_input(&mut self) {
         loop {
+            if self.outbox.len() >= OUTBOX_LIMIT {
+                return;
+            }
             let Some(conn) = self.conn.as_mut() else {
                 return;
             };
@@ -431,7 +487,7 @@ impl PeerSession {
                         negotiated,
                         local,
                     };
-                    let _ = self.core.send(msg).await;
+                    self.to_core(msg);
                 }
                 Action::Down(reason) => {
                     info!(peer = %self.config.address, %reason, "BGP session down");
@@ -448,7 +504,7 @@ impl PeerSession {
                         generation: self.generation,
                         reason,
                     };
-                    let _ = self.core.send(msg).await;
+                    self.to_core(msg);
                 }
                 Action::Update(update) => {
                     let msg = FromPeer::Update {
@@ -456,7 +512,7 @@ impl PeerSession {
                         generation: self.generation,
                         update,
                     };
-                    let _ = self.core.send(msg).await;
+                    self.to_core(msg);
                 }
                 Action::RouteRefresh(afi_safi) => {
                     let msg = FromPeer::RouteRefresh {
@@ -464,7 +520,7 @@ impl PeerSession {
                         generation: self.generation,
                         afi_safi,
                     };
-                    let _ = self.core.send(msg).await;
+                    self.to_core(msg);
                 }
             }
         }
@@ -510,7 +566,7 @@ impl PeerSession {
             from,
             to,
         };
-        let _ = self.core.send(msg).await;
+        self.to_core(msg);
     }
 
     fn start_connect(&mut self) {
@@ -668,14 +724,16 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
     }
 }
 
-/// Waits until the connection has input or (when output is queued) can take some.
-async fn read_or_write(conn: Option<&mut Connection>, has_output: bool) -> Event {
+/// Waits until the connection has input (when `can_read`) or (when output is queued) can
+/// take some.
+async fn read_or_write(conn: Option<&mut Connection>, has_output: bool, can_read: bool) -> Event {
     let Some(conn) = conn else {
         return std::future::pending().await;
     };
     let Connection { reader, writer, .. } = conn;
     tokio::select! {
-        ok = reader.fill() => Event::Readable(ok),
+        ok = reader.fill(), if can_read => Event::Readable(ok),
         res = writer.flush_some(), if has_output => Event::Written(res),
+        else => std::future::pending().await,
     }
 }
