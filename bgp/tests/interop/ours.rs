@@ -31,25 +31,35 @@ impl Ours {
     /// Starts a speaker listening on a fresh endpoint. The port is probed before the speaker
     /// binds it, so another process can take it in between: then a new endpoint is tried.
     pub async fn start(asn: u32) -> Ours {
-        Ours::start_with(asn, Endpoint::allocate).await
+        Ours::start_with(asn, Endpoint::allocate, |_| {}).await
     }
 
     /// Like [`Ours::start`] but listening on `[::1]`, for sessions over IPv6.
     pub async fn start_ipv6(asn: u32) -> Ours {
-        Ours::start_with(asn, Endpoint::allocate_ipv6).await
+        Ours::start_with(asn, Endpoint::allocate_ipv6, |_| {}).await
     }
 
-    async fn start_with(asn: u32, allocate: fn() -> super::Result<Endpoint>) -> Ours {
+    /// Like [`Ours::start`] with the speaker's settings changed by `tune` first.
+    pub async fn start_tuned(asn: u32, tune: fn(&mut SpeakerConfig)) -> Ours {
+        Ours::start_with(asn, Endpoint::allocate, tune).await
+    }
+
+    async fn start_with(
+        asn: u32,
+        allocate: fn() -> super::Result<Endpoint>,
+        tune: fn(&mut SpeakerConfig),
+    ) -> Ours {
         let mut attempts = 0;
         loop {
             attempts += 1;
             let endpoint = allocate().unwrap_or_else(|e| panic!("allocate an endpoint: {e}"));
-            let config = SpeakerConfig {
+            let mut config = SpeakerConfig {
                 local_as: asn,
                 router_id: endpoint.address.addr(),
                 listen: vec![SocketAddr::new(endpoint.ip(), endpoint.port)],
                 ..SpeakerConfig::default()
             };
+            tune(&mut config);
             match Speaker::start(config).await {
                 Ok((speaker, events)) => {
                     return Ours {
