@@ -9,7 +9,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use ipnet::IpNet;
-use tokio::sync::mpsc;
 
 use crate::cli::command::Mode;
 use crate::config::RunningConfig;
@@ -204,12 +203,10 @@ async fn serve(options: Options, socket: PathBuf, interactive: bool) -> Result<(
     } else {
         options.listen.clone()
     };
-    let (events_tx, events_rx) = mpsc::channel(1024);
     let parts = RouterParts {
         config,
         config_path: options.config.clone(),
-        reconciler: Reconciler::new(listen, events_tx),
-        events: events_rx,
+        reconciler: Reconciler::new(listen),
         fib,
         default_router_id,
     };

@@ -213,6 +213,20 @@ impl Fib {
         }
     }
 
+    /// Brings our routes in the kernel to exactly `want`, whatever happened before (changes
+    /// lost while the BGP events lagged, a BGP instance replaced): reads the kernel's BGP
+    /// routes back and applies only the difference ([`resync_changes`]).
+    pub async fn resync(&self, want: &[FibRoute]) -> Result<BatchReport, FibError> {
+        let ours: Vec<KernelRoute> = self
+            .read_routes()
+            .await?
+            .into_iter()
+            .filter(|r| r.protocol == RTPROT_BGP)
+            .collect();
+        self.apply(resync_changes(merge_by_prefix(ours), want))
+            .await
+    }
+
     /// The kernel's main table, IPv4 then IPv6, local and multicast routes left out.
     pub async fn read_routes(&self) -> Result<Vec<KernelRoute>, FibError> {
         let mut out = Vec::new();
@@ -424,6 +438,33 @@ pub fn merge_by_prefix(routes: Vec<KernelRoute>) -> Vec<KernelRoute> {
         }
     }
     merged.into_values().collect()
+}
+
+/// The changes that turn our kernel routes `have` (protocol bgp, merged by prefix) into
+/// `want`: install what is missing or has other next hops, remove what is not wanted, leave
+/// the rest alone.
+pub fn resync_changes(have: Vec<KernelRoute>, want: &[FibRoute]) -> Vec<FibChange> {
+    let mut have: HashMap<IpNet, Vec<IpAddr>> = have
+        .into_iter()
+        .map(|r| {
+            let mut gateways: Vec<IpAddr> = r.nexthops.iter().filter_map(|(gw, _, _)| *gw).collect();
+            gateways.sort();
+            (r.prefix, gateways)
+        })
+        .collect();
+    let mut changes = Vec::new();
+    for route in want {
+        let mut nexthops = route.nexthops.clone();
+        nexthops.sort();
+        nexthops.dedup();
+        if have.remove(&route.prefix).is_none_or(|gateways| gateways != nexthops) {
+            changes.push(FibChange::Install(route.clone()));
+        }
+    }
+    let mut stale: Vec<IpNet> = have.into_keys().collect();
+    stale.sort();
+    changes.extend(stale.into_iter().map(FibChange::Remove));
+    changes
 }
 
 /// The batched path of [`Fib::apply`], on a blocking netlink socket.
@@ -654,6 +695,52 @@ mod tests {
             route_message(&route("10.0.0.0/8", &["2001:db8::1"])),
             Err(FibError::FamilyMismatch { .. })
         ));
+    }
+
+    fn kernel(prefix: &str, gateways: &[&str]) -> KernelRoute {
+        KernelRoute {
+            prefix: prefix.parse().unwrap(),
+            protocol: RTPROT_BGP,
+            link_scope: false,
+            metric: BGP_METRIC,
+            nexthops: gateways
+                .iter()
+                .map(|g| (Some(g.parse().unwrap()), 2, 1))
+                .collect(),
+            nhid: None,
+        }
+    }
+
+    #[test]
+    fn resync_installs_what_is_missing_or_different_and_removes_what_is_not_wanted() {
+        let have = vec![
+            kernel("10.0.0.0/24", &["10.77.0.3"]),
+            kernel("10.0.1.0/24", &["10.77.0.3"]),
+            kernel("10.0.2.0/24", &["10.77.0.4", "10.77.0.3"]),
+            kernel("10.0.9.0/24", &["10.77.0.3"]),
+            kernel("2001:db8:9::/48", &["2001:db8:77::3"]),
+        ];
+        let want = [
+            // Same: left alone.
+            route("10.0.0.0/24", &["10.77.0.3"]),
+            // Other next hop.
+            route("10.0.1.0/24", &["10.77.0.4"]),
+            // Same ECMP set in another order: left alone.
+            route("10.0.2.0/24", &["10.77.0.3", "10.77.0.4"]),
+            // Missing.
+            route("10.0.3.0/24", &["10.77.0.3"]),
+        ];
+        let changes = resync_changes(have, &want);
+        assert_eq!(
+            changes,
+            [
+                FibChange::Install(want[1].clone()),
+                FibChange::Install(want[3].clone()),
+                FibChange::Remove("10.0.9.0/24".parse().unwrap()),
+                FibChange::Remove("2001:db8:9::/48".parse().unwrap()),
+            ]
+        );
+        assert!(resync_changes(Vec::new(), &[]).is_empty());
     }
 
     #[test]

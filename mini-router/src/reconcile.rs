@@ -155,18 +155,28 @@ pub enum ReconcileError {
 /// Keeps a [`Speaker`] in the state the configuration asks for.
 pub struct Reconciler {
     listen: Vec<SocketAddr>,
-    events: mpsc::Sender<bgp::Event>,
     running: Option<(Speaker, Desired)>,
+    /// The event stream of a speaker started since the last [`Reconciler::take_events`].
+    started: Option<mpsc::Receiver<bgp::Event>>,
 }
 
 impl Reconciler {
-    /// A reconciler whose speakers listen on `listen` and forward their events to `events`.
-    pub fn new(listen: Vec<SocketAddr>, events: mpsc::Sender<bgp::Event>) -> Self {
+    /// A reconciler whose speakers listen on `listen`.
+    pub fn new(listen: Vec<SocketAddr>) -> Self {
         Reconciler {
             listen,
-            events,
             running: None,
+            started: None,
         }
+    }
+
+    /// The event stream of the speaker started by the last [`Reconciler::apply`] that
+    /// started one (a new `router bgp`, AS or router ID), once. The consumer reads it
+    /// directly, so the speaker's bounds on what waits for it hold (no copy in between);
+    /// what the previous speaker's stream still held is lost with it, so the consumer
+    /// brings its state to the new speaker's RIB.
+    pub fn take_events(&mut self) -> Option<mpsc::Receiver<bgp::Event>> {
+        self.started.take()
     }
 
     /// The running speaker, if `router bgp` is configured.
@@ -210,7 +220,7 @@ impl Reconciler {
         result
     }
 
-    async fn start(&self, want: &Desired) -> Result<Speaker, ReconcileError> {
+    async fn start(&mut self, want: &Desired) -> Result<Speaker, ReconcileError> {
         let config = SpeakerConfig {
             local_as: want.asn,
             router_id: want.router_id,
@@ -220,15 +230,8 @@ impl Reconciler {
             max_paths_ibgp: want.max_paths.1,
             ..SpeakerConfig::default()
         };
-        let (speaker, mut events) = Speaker::start(config).await?;
-        let forward = self.events.clone();
-        tokio::spawn(async move {
-            while let Some(event) = events.recv().await {
-                if forward.send(event).await.is_err() {
-                    return;
-                }
-            }
-        });
+        let (speaker, events) = Speaker::start(config).await?;
+        self.started = Some(events);
         Ok(speaker)
     }
 

@@ -308,3 +308,131 @@ fn fib_eperm_body() {
         );
     });
 }
+
+#[test]
+fn after_a_lag_the_kernel_is_brought_back_to_the_rib_and_follows_it_again() {
+    let ns = Netns::create("lag");
+    ns.run_body("fib_lag_body", &[]);
+}
+
+/// Routes the BGP peer sends in the lag test.
+const LAG_ROUTES: u32 = 5000;
+
+fn lag_prefix(i: u32) -> IpNet {
+    IpNet::new(IpAddr::from([10, 100 + (i / 256) as u8, (i % 256) as u8, 0]), 24).unwrap()
+}
+
+#[test]
+#[ignore = "runs inside the namespace of after_a_lag_the_kernel_is_brought_back_to_the_rib_and_follows_it_again"]
+fn fib_lag_body() {
+    use bgp::{Event, LocalRoute, PeerConfig, RemoteAs, Speaker, SpeakerConfig};
+    use mini_router::fib_feed;
+    use std::net::SocketAddr;
+    use std::time::Duration;
+    use tokio::time::{Instant, timeout};
+
+    enter_body();
+    runtime().block_on(async {
+        let wait = Duration::from_secs(60);
+        let fib = Fib::connect().unwrap();
+        // What lost changes leave behind: a route the RIB does not have, one with a next hop
+        // the RIB does not have.
+        fib.install(&route("203.0.113.0/24", &["10.77.0.3"]))
+            .await
+            .unwrap();
+        fib.install(&route(&lag_prefix(0).to_string(), &["10.77.0.9"]))
+            .await
+            .unwrap();
+
+        // Our end (as mini-router runs it, re-advertising) keeps little for a consumer.
+        let ours: IpAddr = "127.0.0.1".parse().unwrap();
+        let theirs: IpAddr = "127.0.0.2".parse().unwrap();
+        let (speaker, mut events) = Speaker::start(SpeakerConfig {
+            local_as: 64512,
+            router_id: "10.77.0.1".parse().unwrap(),
+            listen: vec![SocketAddr::new(ours, 10179)],
+            readvertise: true,
+            event_capacity: 4,
+            max_pending_changes: 500,
+            ..SpeakerConfig::default()
+        })
+        .await
+        .unwrap();
+        let mut peer = PeerConfig::new(theirs, RemoteAs::Asn(64513));
+        peer.passive = true;
+        speaker.add_peer(peer).await.unwrap();
+
+        // The peer, with its table in place before the session comes up.
+        let (sender, _sender_events) = Speaker::start(SpeakerConfig {
+            local_as: 64513,
+            router_id: "10.77.0.2".parse().unwrap(),
+            ..SpeakerConfig::default()
+        })
+        .await
+        .unwrap();
+        for i in 0..LAG_ROUTES {
+            let mut route = LocalRoute::new(lag_prefix(i));
+            route.next_hop = Some("10.77.0.2".parse().unwrap());
+            sender.announce(route).await.unwrap();
+        }
+        let mut to_us = PeerConfig::new(ours, RemoteAs::Asn(64512));
+        to_us.port = 10179;
+        to_us.local_address = Some(theirs);
+        to_us.connect_retry = Duration::from_millis(300);
+        sender.add_peer(to_us).await.unwrap();
+
+        // Nothing reads the events until the whole table is in the RIB.
+        let deadline = Instant::now() + wait;
+        loop {
+            let peers = speaker.peers().await.unwrap();
+            let received: usize = peers[0].received.iter().map(|(_, n)| n).sum();
+            if received == LAG_ROUTES as usize {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{received} routes received");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let stats = speaker.instance().await.unwrap().events;
+        assert!(stats.missed > 0, "{stats:?}");
+
+        // Reading resumes: what was in the channel, the lag, then nothing more.
+        let mut lagged = false;
+        while !lagged {
+            let event = timeout(wait, events.recv()).await.unwrap().unwrap();
+            lagged |= matches!(event, Event::Lagged(_));
+            let report = fib_feed::follow(&fib, &event, Some(&speaker)).await.unwrap();
+            assert!(report.is_none_or(|r| r.errors.is_empty()));
+        }
+        while let Ok(event) = events.try_recv() {
+            fib_feed::follow(&fib, &event, Some(&speaker)).await.unwrap();
+        }
+        let kernel = kernel_bgp_routes(false);
+        assert_eq!(
+            kernel.len(),
+            LAG_ROUTES as usize,
+            "{:?}",
+            kernel.iter().take(3).collect::<Vec<_>>()
+        );
+        assert!(
+            kernel.iter().all(|(_, gws, _)| gws == &["10.77.0.2".to_owned()]),
+            "{kernel:?}"
+        );
+        assert!(!kernel.iter().any(|(dst, _, _)| dst == "203.0.113.0/24"));
+
+        // After the lag the events are complete again: a withdrawal reaches the kernel.
+        let gone = lag_prefix(LAG_ROUTES - 1);
+        sender.withdraw(gone).await.unwrap();
+        loop {
+            let event = timeout(wait, events.recv()).await.unwrap().unwrap();
+            fib_feed::follow(&fib, &event, Some(&speaker)).await.unwrap();
+            if matches!(&event, Event::BestPathChanged(c) if c.iter().any(|c| c.prefix == gone)) {
+                break;
+            }
+        }
+        let kernel = kernel_bgp_routes(false);
+        assert_eq!(kernel.len(), LAG_ROUTES as usize - 1);
+        assert!(!kernel.iter().any(|(dst, _, _)| *dst == gone.to_string()));
+        speaker.shutdown().await.unwrap();
+        sender.shutdown().await.unwrap();
+    });
+}

@@ -14,6 +14,8 @@ use crate::cli::command::{ClearTarget, Command, Mode};
 use crate::cli::parse_line;
 use crate::config::RunningConfig;
 use crate::config::write::{Environment, config_file, running_config};
+use crate::fib::{BatchReport, FibError};
+use crate::fib_feed;
 use crate::reconcile::{Reconciler, desired};
 
 /// What running one line did.
@@ -118,8 +120,6 @@ pub struct RouterParts {
     pub config_path: Option<PathBuf>,
     /// Runs the BGP engine.
     pub reconciler: Reconciler,
-    /// Events of the BGP engine (for the FIB).
-    pub events: mpsc::Receiver<bgp::Event>,
     /// The kernel FIB, unless running RIB-only.
     pub fib: Option<crate::fib::Fib>,
     /// Router ID when `bgp router-id` is not set.
@@ -135,12 +135,13 @@ pub async fn spawn(parts: RouterParts) -> (RouterHandle, Vec<String>) {
         reconciler: parts.reconciler,
         fib: parts.fib,
         default_router_id: parts.default_router_id,
+        events: None,
     };
     let mut warnings = Vec::new();
     if let Err(err) = router.reconcile().await {
         warnings.push(format!("% {err}"));
     }
-    tokio::spawn(router.run(rx, parts.events));
+    tokio::spawn(router.run(rx));
     (RouterHandle { tx }, warnings)
 }
 
@@ -150,14 +151,12 @@ struct Router {
     reconciler: Reconciler,
     fib: Option<crate::fib::Fib>,
     default_router_id: Ipv4Addr,
+    /// Events of the running BGP engine (for the FIB).
+    events: Option<mpsc::Receiver<bgp::Event>>,
 }
 
 impl Router {
-    async fn run(
-        mut self,
-        mut requests: mpsc::Receiver<Request>,
-        mut events: mpsc::Receiver<bgp::Event>,
-    ) {
+    async fn run(mut self, mut requests: mpsc::Receiver<Request>) {
         loop {
             tokio::select! {
                 request = requests.recv() => match request {
@@ -187,7 +186,7 @@ impl Router {
                         return;
                     }
                 },
-                Some(event) = events.recv() => self.on_event(event).await,
+                Some(event) = next_event(&mut self.events) => self.on_event(event).await,
             }
         }
     }
@@ -204,30 +203,45 @@ impl Router {
     }
 
     async fn on_event(&mut self, event: bgp::Event) {
-        let bgp::Event::BestPathChanged(changes) = event else {
-            return;
-        };
         let Some(fib) = self.fib.as_ref() else {
             return;
         };
-        match fib.apply(fib_changes(&changes)).await {
+        let result = fib_feed::follow(fib, &event, self.reconciler.speaker()).await;
+        self.kernel_updated(result);
+    }
+
+    /// Reports what the kernel refused; stops using it when it refuses everything.
+    fn kernel_updated(&mut self, result: Result<Option<BatchReport>, fib_feed::FeedError>) {
+        match result {
             Ok(report) => {
-                for err in report.errors {
+                for err in report.map(|r| r.errors).unwrap_or_default() {
                     tracing::warn!(%err, "kernel route not updated");
                 }
             }
-            Err(crate::fib::FibError::PermissionDenied) => {
-                eprintln!("% {}", crate::fib::FibError::PermissionDenied);
+            Err(fib_feed::FeedError::Kernel(FibError::PermissionDenied)) => {
+                eprintln!("% {}", FibError::PermissionDenied);
                 self.fib = None;
             }
             Err(err) => tracing::warn!(%err, "updating kernel routes"),
         }
     }
 
-    /// Brings the BGP engine to the running configuration.
+    /// Brings the BGP engine to the running configuration. When that starts another BGP
+    /// instance (or stops it), the kernel is brought to the new instance's RIB: what the
+    /// old one's events still held went with it.
     async fn reconcile(&mut self) -> Result<(), crate::reconcile::ReconcileError> {
         let want = desired(&self.config, self.default_router_id);
-        self.reconciler.apply(want).await
+        let result = self.reconciler.apply(want).await;
+        let started = self.reconciler.take_events();
+        let stopped = self.reconciler.speaker().is_none() && self.events.is_some();
+        if started.is_some() || stopped {
+            self.events = started;
+            if let Some(fib) = self.fib.as_ref() {
+                let result = fib_feed::resync(fib, self.reconciler.speaker()).await;
+                self.kernel_updated(result.map(Some));
+            }
+        }
+        result
     }
 
     async fn execute(&mut self, mode: Mode, line: &str) -> Outcome {
@@ -326,35 +340,12 @@ impl Router {
     }
 }
 
-/// The kernel changes for Loc-RIB changes: a best path with real next hops is installed
-/// (all multipath next hops as ECMP); a removed prefix, or one whose best path is our own
-/// (`network`, no next hop), is removed.
-fn fib_changes(changes: &[bgp::BestChange]) -> Vec<crate::fib::FibChange> {
-    use crate::fib::{FibChange, FibRoute};
-    changes
-        .iter()
-        .map(|change| {
-            let nexthops: Vec<std::net::IpAddr> = change
-                .best
-                .as_ref()
-                .map(|best| {
-                    best.next_hops
-                        .iter()
-                        .copied()
-                        .filter(|nh| !nh.is_unspecified())
-                        .collect()
-                })
-                .unwrap_or_default();
-            if nexthops.is_empty() {
-                FibChange::Remove(change.prefix)
-            } else {
-                FibChange::Install(FibRoute {
-                    prefix: change.prefix,
-                    nexthops,
-                })
-            }
-        })
-        .collect()
+/// The next event of the running BGP engine; never, while none runs.
+async fn next_event(events: &mut Option<mpsc::Receiver<bgp::Event>>) -> Option<bgp::Event> {
+    match events {
+        Some(events) => events.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// What the configuration header reports about the kernel.
