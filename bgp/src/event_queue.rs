@@ -1,5 +1,5 @@
 //! The engine's side of the event stream: hands [`Event`]s to the consumer without ever
-//! waiting for it (see `docs/decisions/0003-slow-event-consumers.md`).
+//! waiting for it (see `docs/decisions/0006-slow-event-consumers.md`).
 //!
 //! The engine must not wait: it owns the RIB, answers every `Speaker` request and feeds
 //! every session, so a consumer that stops reading would stop BGP. Instead, while the
@@ -440,8 +440,14 @@ mod tests {
         let events = drain(&mut rx);
         assert_eq!(events.len(), 3);
         assert!(matches!(events[0], Event::PeerUp { .. }));
-        assert_eq!(changed(&events), withdrawn(0..3).iter().map(|c| c.prefix).collect::<Vec<_>>());
-        assert!(matches!(events[2], Event::RoutesReceived { announced: 3, .. }));
+        assert_eq!(
+            changed(&events),
+            withdrawn(0..3).iter().map(|c| c.prefix).collect::<Vec<_>>()
+        );
+        assert!(matches!(
+            events[2],
+            Event::RoutesReceived { announced: 3, .. }
+        ));
     }
 
     #[test]
@@ -463,7 +469,11 @@ mod tests {
         };
         assert_eq!(changes.len(), 10);
         for change in changes {
-            assert_eq!(change.best.is_some(), change.prefix == prefix(4), "{change:?}");
+            assert_eq!(
+                change.best.is_some(),
+                change.prefix == prefix(4),
+                "{change:?}"
+            );
         }
         assert!(!q.has_backlog());
         assert_eq!(q.stats().missed, 0);
@@ -554,7 +564,7 @@ mod tests {
 
     #[test]
     fn a_large_change_set_is_cut_into_batches_and_the_rest_coalesced() {
-        let (mut q, mut rx) = queue(2, 10 * BATCH as usize);
+        let (mut q, mut rx) = queue(2, 10 * BATCH);
         q.changes(withdrawn(0..(3 * BATCH as u32 + 5)));
         let stats = q.stats();
         assert_eq!(stats.coalesced_prefixes, BATCH + 5);
@@ -568,7 +578,11 @@ mod tests {
         prefixes.sort();
         prefixes.dedup();
         assert_eq!(prefixes.len(), 3 * BATCH + 5);
-        assert!(events.iter().all(|e| matches!(e, Event::BestPathChanged(c) if c.len() <= BATCH)));
+        assert!(
+            events
+                .iter()
+                .all(|e| matches!(e, Event::BestPathChanged(c) if c.len() <= BATCH))
+        );
         assert_eq!(q.stats().held_changes, 0);
     }
 

@@ -100,7 +100,9 @@ async fn assert_sessions_intact(speakers: [&Ours; 2]) {
 }
 
 async fn event_stats(speaker: &Ours) -> EventStats {
-    answer("instance()", speaker.speaker.instance()).await.events
+    answer("instance()", speaker.speaker.instance())
+        .await
+        .events
 }
 
 /// The receiver's bounds hold: `max_held` changes, [`EVENT_CAPACITY`] queued events.
@@ -154,7 +156,10 @@ async fn stall_while_routes_arrive(tune: fn(&mut SpeakerConfig), max_held: usize
         if Instant::now() >= stall_until && churned == CHURN {
             break;
         }
-        assert!(Instant::now() < deadline, "the routes were not sent in {WAIT:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the routes were not sent in {WAIT:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     (sender, receiver)
@@ -228,11 +233,8 @@ async fn a_consumer_stalled_past_the_bounds_gets_lagged_and_rereads_an_exact_rib
 async fn a_stalled_consumer_within_the_bounds_gets_every_prefix_once_coalesced() {
     // Each prefix is held once however often it changed, next to what the channel holds.
     let max_held = ROUTES as usize + EVENT_CAPACITY * CHANGES_PER_EVENT;
-    let (sender, mut receiver) = stall_while_routes_arrive(
-        |config| config.event_capacity = EVENT_CAPACITY,
-        max_held,
-    )
-    .await;
+    let (sender, mut receiver) =
+        stall_while_routes_arrive(|config| config.event_capacity = EVENT_CAPACITY, max_held).await;
     // The stream alone rebuilds the table: the last change of each prefix is its state.
     let mut table: HashMap<IpNet, Option<u32>> = HashMap::new();
     let complete = |table: &HashMap<IpNet, Option<u32>>| {

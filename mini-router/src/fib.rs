@@ -447,7 +447,8 @@ pub fn resync_changes(have: Vec<KernelRoute>, want: &[FibRoute]) -> Vec<FibChang
     let mut have: HashMap<IpNet, Vec<IpAddr>> = have
         .into_iter()
         .map(|r| {
-            let mut gateways: Vec<IpAddr> = r.nexthops.iter().filter_map(|(gw, _, _)| *gw).collect();
+            let mut gateways: Vec<IpAddr> =
+                r.nexthops.iter().filter_map(|(gw, _, _)| *gw).collect();
             gateways.sort();
             (r.prefix, gateways)
         })
@@ -457,7 +458,10 @@ pub fn resync_changes(have: Vec<KernelRoute>, want: &[FibRoute]) -> Vec<FibChang
         let mut nexthops = route.nexthops.clone();
         nexthops.sort();
         nexthops.dedup();
-        if have.remove(&route.prefix).is_none_or(|gateways| gateways != nexthops) {
+        if have
+            .remove(&route.prefix)
+            .is_none_or(|gateways| gateways != nexthops)
+        {
             changes.push(FibChange::Install(route.clone()));
         }
     }

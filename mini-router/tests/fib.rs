@@ -319,7 +319,11 @@ fn after_a_lag_the_kernel_is_brought_back_to_the_rib_and_follows_it_again() {
 const LAG_ROUTES: u32 = 5000;
 
 fn lag_prefix(i: u32) -> IpNet {
-    IpNet::new(IpAddr::from([10, 100 + (i / 256) as u8, (i % 256) as u8, 0]), 24).unwrap()
+    IpNet::new(
+        IpAddr::from([10, 100 + (i / 256) as u8, (i % 256) as u8, 0]),
+        24,
+    )
+    .unwrap()
 }
 
 #[test]
@@ -400,11 +404,15 @@ fn fib_lag_body() {
         while !lagged {
             let event = timeout(wait, events.recv()).await.unwrap().unwrap();
             lagged |= matches!(event, Event::Lagged(_));
-            let report = fib_feed::follow(&fib, &event, Some(&speaker)).await.unwrap();
+            let report = fib_feed::follow(&fib, &event, Some(&speaker))
+                .await
+                .unwrap();
             assert!(report.is_none_or(|r| r.errors.is_empty()));
         }
         while let Ok(event) = events.try_recv() {
-            fib_feed::follow(&fib, &event, Some(&speaker)).await.unwrap();
+            fib_feed::follow(&fib, &event, Some(&speaker))
+                .await
+                .unwrap();
         }
         let kernel = kernel_bgp_routes(false);
         assert_eq!(
@@ -414,7 +422,9 @@ fn fib_lag_body() {
             kernel.iter().take(3).collect::<Vec<_>>()
         );
         assert!(
-            kernel.iter().all(|(_, gws, _)| gws == &["10.77.0.2".to_owned()]),
+            kernel
+                .iter()
+                .all(|(_, gws, _)| gws == &["10.77.0.2".to_owned()]),
             "{kernel:?}"
         );
         assert!(!kernel.iter().any(|(dst, _, _)| dst == "203.0.113.0/24"));
@@ -424,7 +434,9 @@ fn fib_lag_body() {
         sender.withdraw(gone).await.unwrap();
         loop {
             let event = timeout(wait, events.recv()).await.unwrap().unwrap();
-            fib_feed::follow(&fib, &event, Some(&speaker)).await.unwrap();
+            fib_feed::follow(&fib, &event, Some(&speaker))
+                .await
+                .unwrap();
             if matches!(&event, Event::BestPathChanged(c) if c.iter().any(|c| c.prefix == gone)) {
                 break;
             }

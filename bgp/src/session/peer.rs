@@ -409,7 +409,7 @@ impl PeerSession {
 
     /// Sends a message to the core without waiting: it waits in the outbox, in order, when
     /// the core's channel is full.
-    fn to_core(&mut self, message: FromPeer) {
+    fn send_to_core(&mut self, message: FromPeer) {
         if !self.outbox.is_empty() {
             self.outbox.push_back(message);
             return;
@@ -487,7 +487,7 @@ impl PeerSession {
                         negotiated,
                         local,
                     };
-                    self.to_core(msg);
+                    self.send_to_core(msg);
                 }
                 Action::Down(reason) => {
                     info!(peer = %self.config.address, %reason, "BGP session down");
@@ -504,7 +504,7 @@ impl PeerSession {
                         generation: self.generation,
                         reason,
                     };
-                    self.to_core(msg);
+                    self.send_to_core(msg);
                 }
                 Action::Update(update) => {
                     let msg = FromPeer::Update {
@@ -512,7 +512,7 @@ impl PeerSession {
                         generation: self.generation,
                         update,
                     };
-                    self.to_core(msg);
+                    self.send_to_core(msg);
                 }
                 Action::RouteRefresh(afi_safi) => {
                     let msg = FromPeer::RouteRefresh {
@@ -520,7 +520,7 @@ impl PeerSession {
                         generation: self.generation,
                         afi_safi,
                     };
-                    self.to_core(msg);
+                    self.send_to_core(msg);
                 }
             }
         }
@@ -566,7 +566,7 @@ impl PeerSession {
             from,
             to,
         };
-        self.to_core(msg);
+        self.send_to_core(msg);
     }
 
     fn start_connect(&mut self) {
