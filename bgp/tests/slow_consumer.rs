@@ -2,7 +2,8 @@
 //! peer on loopback with a 3 s hold time; the sender has 100,000 routes for the receiver
 //! (part sent as a table dump when the session comes up, the rest and a change of part of
 //! them announced one UPDATE at a time), while nobody reads either speaker's events for
-//! three hold times. Both sessions must stay Established without a NOTIFICATION, every
+//! three hold times. The same with gobgpd as the sender, loading 100,000 routes from an MRT
+//! dump while the session is up. Both sessions must stay Established without a NOTIFICATION, every
 //! `Speaker` request must keep answering, the held events must stay within their bounds,
 //! and once reading resumes the receiver's Loc-RIB (and, without a lag, its event stream)
 //! must be exact.
@@ -16,7 +17,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use bgp::{Event, EventStats, Family, LocalRoute, PeerConfig, RemoteAs, SpeakerConfig};
+use interop::gobgp::GoBgp;
 use interop::ours::Ours;
+use interop::{Daemon, Endpoint, PeerSpec};
 use ipnet::{IpNet, Ipv4Net};
 use tokio::time::{Instant, timeout};
 
@@ -81,8 +84,8 @@ async fn the_peer(speaker: &Ours) -> bgp::PeerSummary {
     peers.into_iter().next().unwrap()
 }
 
-/// Both ends are Established on their first session and no NOTIFICATION went either way.
-async fn assert_sessions_intact(speakers: [&Ours; 2]) {
+/// Each speaker's session is Established, its first, and no NOTIFICATION went either way.
+async fn assert_sessions_intact(speakers: &[&Ours]) {
     for speaker in speakers {
         let status = the_peer(speaker).await.status;
         assert_eq!(status.state, bgp::SessionState::Established, "{status:?}");
@@ -151,7 +154,7 @@ async fn stall_while_routes_arrive(tune: fn(&mut SpeakerConfig), max_held: usize
                 churned += 1;
             }
         }
-        assert_sessions_intact([&sender, &receiver]).await;
+        assert_sessions_intact(&[&sender, &receiver]).await;
         assert_bounded(&event_stats(&receiver).await, max_held);
         if Instant::now() >= stall_until && churned == CHURN {
             break;
@@ -166,16 +169,14 @@ async fn stall_while_routes_arrive(tune: fn(&mut SpeakerConfig), max_held: usize
 }
 
 /// Polls the receiver's Loc-RIB until it is the sender's table, then asserts it exactly:
-/// every prefix once, one path, with its MED.
-async fn assert_table_exact(receiver: &Ours) {
+/// every prefix once, one path from `from_as`, with the MED `med` gives it.
+async fn assert_table_exact(receiver: &Ours, from_as: u32, med: fn(u32) -> Option<u32>) {
     let deadline = Instant::now() + WAIT;
     let table = loop {
         let table = answer("routes()", receiver.speaker.routes(Family::Ipv4Unicast)).await;
         let done = table.len() == ROUTES as usize
             && table.iter().zip(0..).all(|(r, i)| {
-                r.prefix == prefix(i)
-                    && r.paths.len() == 1
-                    && r.paths[0].attrs.med() == expected_med(i)
+                r.prefix == prefix(i) && r.paths.len() == 1 && r.paths[0].attrs.med() == med(i)
             });
         if done || Instant::now() > deadline {
             break table;
@@ -188,8 +189,8 @@ async fn assert_table_exact(receiver: &Ours) {
         assert_eq!(route.paths.len(), 1, "{route:?}");
         let path = &route.paths[0];
         assert!(path.best, "{route:?}");
-        assert_eq!(path.attrs.med(), expected_med(i), "{route:?}");
-        assert_eq!(path.from.as_ref().map(|f| f.remote_as), Some(SENDER_AS));
+        assert_eq!(path.attrs.med(), med(i), "{route:?}");
+        assert_eq!(path.from.as_ref().map(|f| f.remote_as), Some(from_as));
     }
 }
 
@@ -214,7 +215,7 @@ async fn a_consumer_stalled_past_the_bounds_gets_lagged_and_rereads_an_exact_rib
         unreachable!()
     };
     assert!(missed > 0);
-    assert_table_exact(&receiver).await;
+    assert_table_exact(&receiver, SENDER_AS, expected_med).await;
     let selected = answer("selected()", receiver.speaker.selected(Family::Ipv4Unicast)).await;
     assert_eq!(selected.len(), ROUTES as usize);
     // After Lagged the stream is complete again: a withdrawal comes through.
@@ -225,7 +226,7 @@ async fn a_consumer_stalled_past_the_bounds_gets_lagged_and_rereads_an_exact_rib
                 if changes.iter().any(|c| c.prefix == prefix(ROUTES - 1) && c.best.is_none()))
         })
         .await;
-    assert_sessions_intact([&sender, &receiver]).await;
+    assert_sessions_intact(&[&sender, &receiver]).await;
     assert_bounded(&event_stats(&receiver).await, MAX_HELD);
 }
 
@@ -264,6 +265,76 @@ async fn a_stalled_consumer_within_the_bounds_gets_every_prefix_once_coalesced()
     let stats = event_stats(&receiver).await;
     assert_eq!((stats.missed, stats.lagged), (0, 0), "{stats:?}");
     assert_bounded(&stats, max_held);
-    assert_table_exact(&receiver).await;
-    assert_sessions_intact([&sender, &receiver]).await;
+    assert_table_exact(&receiver, SENDER_AS, expected_med).await;
+    assert_sessions_intact(&[&sender, &receiver]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_consumer_keeps_its_session_with_gobgpd_sending_100k_routes() {
+    const MAX_HELD: usize = 10_000;
+    const GOBGP_AS: u32 = 65010;
+    /// The AS the routes come from behind gobgpd.
+    const ORIGIN_AS: u32 = 64999;
+    let mut receiver = Ours::start_tuned(RECEIVER_AS, |config| {
+        config.event_capacity = EVENT_CAPACITY;
+        config.max_pending_changes = MAX_HELD;
+    })
+    .await;
+    let mut spec = PeerSpec::new(GOBGP_AS, receiver.ip(), receiver.endpoint.port, RECEIVER_AS);
+    spec.hold_time = HOLD;
+    spec.ipv6 = false;
+    let mut gobgp = GoBgp::start_at(Endpoint::allocate().unwrap(), spec).unwrap();
+    let mut config = receiver.peer_config(&gobgp, GOBGP_AS);
+    config.families = vec![Family::Ipv4Unicast];
+    receiver.add_peer(config).await;
+    let deadline = Instant::now() + WAIT;
+    while the_peer(&receiver).await.status.state != bgp::SessionState::Established {
+        assert!(Instant::now() < deadline, "no session with gobgpd");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // gobgpd loads the table and sends it while nobody reads the receiver's events, for
+    // three hold times at least.
+    let stall_until = Instant::now() + Duration::from_secs(3 * u64::from(HOLD));
+    let table: Vec<Ipv4Net> = (0..ROUTES)
+        .filter_map(|i| match prefix(i) {
+            IpNet::V4(v4) => Some(v4),
+            IpNet::V6(_) => None,
+        })
+        .collect();
+    gobgp
+        .inject_ipv4_table(ORIGIN_AS, Ipv4Addr::new(192, 0, 2, 1), &table)
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        assert_sessions_intact(&[&receiver]).await;
+        assert!(gobgp.established().unwrap(), "gobgpd lost the session");
+        assert_bounded(&event_stats(&receiver).await, MAX_HELD);
+        let received: usize = the_peer(&receiver)
+            .await
+            .received
+            .iter()
+            .map(|(_, n)| n)
+            .sum();
+        if Instant::now() >= stall_until && received == ROUTES as usize {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{received} routes from gobgpd after {WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(event_stats(&receiver).await.missed > 0);
+
+    // Reading resumes: the lag is reported and the RIB is exact.
+    receiver
+        .wait_event(WAIT, "Lagged", |e| matches!(e, Event::Lagged(_)))
+        .await;
+    assert_table_exact(&receiver, GOBGP_AS, |_| None).await;
+    let view = answer("route()", receiver.speaker.route(prefix(0))).await;
+    let path = &view.unwrap().paths[0];
+    assert_eq!(path.attrs.as_path().segments[0].asns, [GOBGP_AS, ORIGIN_AS]);
+    assert_sessions_intact(&[&receiver]).await;
+    assert!(gobgp.established().unwrap());
 }

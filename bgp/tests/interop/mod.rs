@@ -24,6 +24,7 @@ pub mod bird;
 pub mod exabgp;
 pub mod frr;
 pub mod gobgp;
+pub mod mrt;
 pub mod ours;
 pub mod scenarios;
 
