@@ -109,6 +109,11 @@ async fn run(args: Args) -> Result<(), ReceiverError> {
                 Event::PeerDown { peer, reason } => {
                     eprintln!("ingest-receiver: session with {peer} down: {reason}");
                 }
+                Event::Lagged(missed) => {
+                    // The engine dropped events rather than wait for this reader: `count`
+                    // falls short from now on, `rib` stays exact.
+                    eprintln!("ingest-receiver: {missed} events missed; count is short, use rib");
+                }
                 _ => {}
             }
         }
