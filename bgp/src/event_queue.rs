@@ -1,5 +1,5 @@
 //! The engine's side of the event stream: hands [`Event`]s to the consumer without ever
-//! waiting for it (see `docs/decisions/0006-slow-event-consumers.md`).
+//! waiting for it (see `docs/decisions/0008-slow-event-consumers.md`).
 //!
 //! The engine must not wait: it owns the RIB, answers every `Speaker` request and feeds
 //! every session, so a consumer that stops reading would stop BGP. Instead, while the
