@@ -474,3 +474,51 @@ async fn runs_with_only_the_rights_its_manifest_grants() {
         "the controller lacked a right:\n{log}"
     );
 }
+
+#[tokio::test]
+async fn service_allocation_picks_pools_by_namespace_label_and_priority() {
+    let mut lab = Lab::start().await;
+    lab.create_namespace("team-a", &[("team", "a")]).await;
+    lab.create_namespace("team-b", &[("team", "b")]).await;
+    let pool = |name: &str, cidr: &str, allocation: serde_json::Value| {
+        json!({"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool", "metadata": {"name": name, "namespace": NS},
+               "spec": {"addresses": [cidr], "serviceAllocation": allocation}})
+    };
+    lab.apply_cr(pool("general", "198.51.100.0/24", json!({"priority": 50})))
+        .await
+        .unwrap();
+    lab.apply_cr(pool(
+        "team-a",
+        "192.0.2.0/24",
+        json!({"priority": 10, "namespaceSelectors": [{"matchLabels": {"team": "a"}}]}),
+    ))
+    .await
+    .unwrap();
+    lab.apply_cr(pool("labelled", "203.0.113.0/24", json!({"priority": 5, "serviceSelectors": [{"matchExpressions": [{"key": "tier", "operator": "In", "values": ["edge"]}]}]})))
+        .await
+        .unwrap();
+    lab.start_controller(&[]);
+    lab.wait_ready().await;
+
+    lab.create_service("team-a", json!({"metadata": {"name": "web"}}))
+        .await;
+    lab.create_service("team-b", json!({"metadata": {"name": "web"}}))
+        .await;
+    lab.create_service(
+        "team-b",
+        json!({"metadata": {"name": "edge", "labels": {"tier": "edge"}}}),
+    )
+    .await;
+    lab.wait_ingress("team-a", "web", &["192.0.2.0"]).await;
+    lab.wait_ingress("team-b", "web", &["198.51.100.0"]).await;
+    lab.wait_ingress("team-b", "edge", &["203.0.113.0"]).await;
+    let svc = lab.services("team-a").get("web").await.unwrap();
+    assert_eq!(
+        svc.metadata
+            .annotations
+            .unwrap_or_default()
+            .get("metallb.io/ip-allocated-from-pool")
+            .map(String::as_str),
+        Some("team-a")
+    );
+}
