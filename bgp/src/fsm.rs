@@ -16,7 +16,9 @@ use crate::damping::Damping;
 pub use crate::damping::IdleHold;
 use crate::packet::message::AS_TRANS;
 use crate::packet::notification::{self, cease, open};
-use crate::packet::{AfiSafi, Capability, Family, Message, Notification, Open, Update};
+use crate::packet::{
+    AfiSafi, Capability, Family, Message, Notification, Open, RefreshSubtype, Update,
+};
 
 /// The six session states of RFC 4271 §8.2.2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -551,7 +553,12 @@ impl Fsm {
             }
             (SessionState::Established, Message::RouteRefresh(rr)) => {
                 self.restart_hold(now);
-                actions.push(Action::RouteRefresh(rr.afi_safi));
+                // BoRR/EoRR only matter to a speaker that announced Enhanced Route Refresh,
+                // which we do not; unknown subtypes are ignored (RFC 7313 §5). The session
+                // task logs both.
+                if rr.subtype == RefreshSubtype::Request {
+                    actions.push(Action::RouteRefresh(rr.afi_safi));
+                }
             }
             (SessionState::Idle | SessionState::Connect | SessionState::Active, _) => {
                 // No connection in these states: a stray message is dropped.

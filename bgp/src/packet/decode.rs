@@ -1,8 +1,10 @@
 //! Decoding of BGP messages: two-phase framing ([`frame_length`], then [`decode_message`]) and
 //! RFC 7606 error handling for UPDATEs.
 //!
-//! All RFC 7606 decisions are made by one function, [`rfc7606_handling`]; the parsers only
-//! say *what* is wrong ([`AttributeError`]). Decisions where the RFCs leave room:
+//! All RFC 7606 decisions are made by one function, [`super::error::rfc7606_handling`]; the
+//! parsers only say *what* is wrong ([`AttributeError`]). Semantic checks of well-formed
+//! routes (next hops, unicast prefixes) are not made here but at import
+//! ([`super::semantic`]). Decisions where the RFCs leave room:
 //!
 //! - MP_REACH_NLRI/MP_UNREACH_NLRI that cannot be parsed (truncated, next hop length that does
 //!   not fit the family, bad prefix inside) reset the session with 3/9 Optional Attribute
@@ -23,6 +25,14 @@
 //! - AS4_PATH/AS4_AGGREGATOR errors are attribute-discard (RFC 6793 §6); on a 4-octet session
 //!   they are discarded as RFC 6793 §6 says, and recorded as an issue. Confederation segments
 //!   in AS4_PATH are dropped and the rest of it is used (RFC 6793 §6).
+//! - AS number 0 (RFC 7607 §2) makes AS_PATH malformed (treat-as-withdraw) from any peer,
+//!   internal ones included; in AS4_PATH, AGGREGATOR and AS4_AGGREGATOR it costs the
+//!   attribute (RFC 6793 §6, RFC 7606 §7.7), as RFC 7607 §2 points there.
+//! - We are in no confederation, so an external peer's AS_PATH with confederation segments
+//!   is malformed (RFC 5065 §5, treat-as-withdraw); an internal peer's is kept.
+//! - ROUTE-REFRESH (RFC 7313 §5): a request, BoRR or EoRR whose body is not 4 octets (or
+//!   that is too short to hold a subtype) resets with 7/1 and the whole message as data; a
+//!   message with an unknown subtype is decoded whatever its length, to be ignored.
 
 use std::mem;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -32,7 +42,8 @@ use ipnet::IpNet;
 use super::attribute::*;
 use super::capability::*;
 use super::error::{
-    AttributeError, DecodeError, LengthMismatch, NlriField, UpdateAction, UpdateIssue,
+    AttributeError, DecodeError, Handling, LengthMismatch, NlriField, UpdateAction, UpdateIssue,
+    rfc7606_handling,
 };
 use super::family::{AfiSafi, Family};
 use super::message::*;
@@ -75,7 +86,8 @@ fn length_allowed(msg_type: u8, length: u16) -> bool {
         MSG_UPDATE => length >= 23,
         MSG_NOTIFICATION => length >= 21,
         MSG_KEEPALIVE => length == 19,
-        MSG_ROUTE_REFRESH => length == 23,
+        // Checked against the subtype once the body is there (RFC 7313 §5).
+        MSG_ROUTE_REFRESH => true,
         _ => false,
     }
 }
@@ -141,7 +153,7 @@ pub fn decode_message(frame: &[u8], opts: &DecodeOptions) -> Result<Decoded, Dec
         MSG_UPDATE => decode_update(body, opts),
         MSG_NOTIFICATION => Ok(plain(Message::Notification(decode_notification(body)))),
         MSG_KEEPALIVE => Ok(plain(Message::Keepalive)),
-        _ => Ok(plain(Message::RouteRefresh(decode_route_refresh(body)))),
+        _ => decode_route_refresh(frame, length).map(|rr| plain(Message::RouteRefresh(rr))),
     }
 }
 
@@ -153,16 +165,28 @@ fn decode_notification(body: &[u8]) -> Notification {
     }
 }
 
-fn decode_route_refresh(body: &[u8]) -> RouteRefresh {
-    // The header check guarantees exactly four body octets; the third (reserved, or the
-    // RFC 7313 subtype) is ignored.
-    match body {
-        [a, b, _, safi] => RouteRefresh {
-            afi_safi: AfiSafi::new(u16::from_be_bytes([*a, *b]), *safi),
-        },
-        _ => RouteRefresh {
-            afi_safi: AfiSafi::new(0, 0),
-        },
+/// RFC 7313 §5: requests, BoRR and EoRR have a 4-octet body; a message with another subtype
+/// is ignored by the receiver, so its length is nobody's business.
+fn decode_route_refresh(frame: &[u8], length: u16) -> Result<RouteRefresh, DecodeError> {
+    let body = frame.get(HEADER_LEN..).unwrap_or_default();
+    let subtype = body.get(2).copied().map(RefreshSubtype::from_octet);
+    let afi = |body: &[u8]| match body {
+        [a, b, ..] => u16::from_be_bytes([*a, *b]),
+        _ => 0,
+    };
+    match (body, subtype) {
+        (_, Some(subtype @ RefreshSubtype::Other(_))) => Ok(RouteRefresh {
+            afi_safi: AfiSafi::new(afi(body), body.get(3).copied().unwrap_or(0)),
+            subtype,
+        }),
+        ([_, _, _, safi], Some(subtype)) => Ok(RouteRefresh {
+            afi_safi: AfiSafi::new(afi(body), *safi),
+            subtype,
+        }),
+        _ => Err(DecodeError::RouteRefreshLength {
+            length,
+            message: frame.to_vec(),
+        }),
     }
 }
 
@@ -249,6 +273,7 @@ fn decode_open(body: &[u8]) -> Result<Open, DecodeError> {
         }
         decode_capabilities(value, &mut capabilities)?;
     }
+    check_four_octet_as(my_as, &capabilities)?;
     Ok(Open {
         version,
         my_as,
@@ -256,6 +281,20 @@ fn decode_open(body: &[u8]) -> Result<Open, DecodeError> {
         bgp_id,
         capabilities,
     })
+}
+
+/// The 4-octet AS capability must name a real AS that the 2-octet field agrees with
+/// (RFC 7607 §2, RFC 6793; FRR refuses the same OPENs).
+fn check_four_octet_as(my_as: u16, capabilities: &[Capability]) -> Result<(), DecodeError> {
+    for capability in capabilities {
+        if let Capability::FourOctetAs(asn) = *capability {
+            let agrees = my_as == AS_TRANS || u32::from(my_as) == asn;
+            if asn == 0 || asn == u32::from(AS_TRANS) || !agrees {
+                return Err(DecodeError::BadFourOctetAs { asn, my_as });
+            }
+        }
+    }
+    Ok(())
 }
 
 fn decode_capabilities(value: &[u8], out: &mut Vec<Capability>) -> Result<(), DecodeError> {
@@ -352,50 +391,6 @@ fn decode_capability(code: u8, v: &[u8]) -> Result<Capability, DecodeError> {
     })
 }
 
-/// What RFC 7606 makes of an attribute error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Handling {
-    /// Withdraw every route of the UPDATE (RFC 7606 §2).
-    TreatAsWithdraw,
-    /// Drop the attribute (RFC 7606 §2).
-    AttributeDiscard,
-    /// Send a NOTIFICATION and close (RFC 4271 §6, where RFC 7606 keeps it).
-    SessionReset,
-}
-
-/// The single place where RFC 7606 (with RFC 4760 §7, RFC 6793 §6 and RFC 8092 §6) decides
-/// what an attribute error costs.
-fn rfc7606_handling(type_code: u8, error: &AttributeError) -> Handling {
-    use AttributeError as E;
-    use Handling::*;
-    match (type_code, error) {
-        // §3 g: repeats of non-MP attributes are dropped, the first is kept (MP repeats are
-        // a session reset decided by the parser before it gets here).
-        (_, E::Duplicate) => AttributeDiscard,
-        // RFC 4271 §6.3, unchanged by RFC 7606.
-        (_, E::UnrecognizedWellKnown) => SessionReset,
-        // Families we never negotiate: see the module comment.
-        (ATTR_MP_REACH_NLRI | ATTR_MP_UNREACH_NLRI, E::UnsupportedFamily { .. }) => {
-            AttributeDiscard
-        }
-        // §3 c: the attribute parsed fine, so its prefixes can be withdrawn.
-        (ATTR_MP_REACH_NLRI | ATTR_MP_UNREACH_NLRI, E::BadFlags { .. }) => TreatAsWithdraw,
-        // §7.11, §5.3, RFC 4760 §7: NLRI cannot be located.
-        (ATTR_MP_REACH_NLRI | ATTR_MP_UNREACH_NLRI, _) => SessionReset,
-        // §7.5.
-        (ATTR_LOCAL_PREF, E::LocalPrefFromExternal) => AttributeDiscard,
-        // RFC 6793 §6 (and §4.1 for AS4 attributes on a 4-octet session).
-        (ATTR_AS4_PATH | ATTR_AS4_AGGREGATOR, _) => AttributeDiscard,
-        // §7.6, §7.7: a wrong length only costs the attribute.
-        (ATTR_ATOMIC_AGGREGATE | ATTR_AGGREGATOR, E::BadLength { .. }) => AttributeDiscard,
-        // Everything else: ORIGIN §7.1, AS_PATH §7.2, NEXT_HOP §7.3, MED §7.4, LOCAL_PREF §7.5,
-        // COMMUNITIES §7.8, ORIGINATOR_ID §7.9, CLUSTER_LIST §7.10, EXTENDED COMMUNITIES
-        // §7.14, LARGE_COMMUNITY RFC 8092 §6, flags §3 c, overruns §4, missing well-known
-        // attributes §3 d.
-        _ => TreatAsWithdraw,
-    }
-}
-
 /// The Optional and Transitive bits each attribute must carry.
 fn expected_flags(type_code: u8) -> Option<u8> {
     const WELL_KNOWN: u8 = FLAG_TRANSITIVE;
@@ -449,8 +444,9 @@ fn multiple_of(value: &[u8], unit: usize, expected: &'static str) -> Result<(), 
     Ok(())
 }
 
-/// Parses an AS_PATH or AS4_PATH value with `asn_size`-octet AS numbers.
-fn parse_as_path(value: &[u8], asn_size: usize) -> Result<AsPath, AttributeError> {
+/// Parses an AS_PATH or AS4_PATH value with `asn_size`-octet AS numbers; `confed` says
+/// whether confederation segments may appear (not from an external peer, RFC 5065 §5).
+fn parse_as_path(value: &[u8], asn_size: usize, confed: bool) -> Result<AsPath, AttributeError> {
     let mut r = Reader::new(value);
     let mut segments = Vec::new();
     while !r.is_empty() {
@@ -476,6 +472,9 @@ fn parse_as_path(value: &[u8], asn_size: usize) -> Result<AsPath, AttributeError
         if count == 0 {
             return Err(AttributeError::EmptySegment { offset });
         }
+        if !confed && matches!(kind, SegmentType::ConfedSequence | SegmentType::ConfedSet) {
+            return Err(AttributeError::ConfedSegmentFromExternal { offset });
+        }
         let needed = usize::from(count) * asn_size;
         let available = r.remaining();
         let Some(bytes) = r.take(needed) else {
@@ -484,7 +483,7 @@ fn parse_as_path(value: &[u8], asn_size: usize) -> Result<AsPath, AttributeError
                 mismatch: mismatch("segment AS numbers", needed, available),
             });
         };
-        let asns = if asn_size == 4 {
+        let asns: Vec<u32> = if asn_size == 4 {
             bytes
                 .chunks_exact(4)
                 .map(|c| c.try_into().map(u32::from_be_bytes).unwrap_or_default())
@@ -495,35 +494,40 @@ fn parse_as_path(value: &[u8], asn_size: usize) -> Result<AsPath, AttributeError
                 .map(|c| u32::from(c.try_into().map(u16::from_be_bytes).unwrap_or_default()))
                 .collect()
         };
+        if let Some(i) = asns.iter().position(|&asn| asn == 0) {
+            return Err(AttributeError::AsZero {
+                offset: offset + 2 + i * asn_size,
+            });
+        }
         segments.push(AsSegment { kind, asns });
     }
     Ok(AsPath { segments })
 }
 
+/// NEXT_HOP is malformed only by its length (RFC 7606 §7.3); what address it holds is a
+/// semantic matter, checked at import ([`super::semantic::check_next_hop`]).
 fn parse_next_hop(value: &[u8]) -> Result<Ipv4Addr, AttributeError> {
-    let address = Ipv4Addr::from(exact_len::<4>(value)?);
-    if address.is_unspecified() || address.is_multicast() || address.is_broadcast() {
-        return Err(AttributeError::InvalidNextHop {
-            address: IpAddr::V4(address),
-        });
-    }
-    Ok(address)
+    Ok(Ipv4Addr::from(exact_len::<4>(value)?))
 }
 
 fn parse_aggregator(value: &[u8], four_octet: bool) -> Result<Aggregator, AttributeError> {
-    if four_octet {
+    let aggregator = if four_octet {
         let [a, b, c, d, e, f, g, h] = exact_len::<8>(value)?;
-        Ok(Aggregator {
+        Aggregator {
             asn: u32::from_be_bytes([a, b, c, d]),
             address: Ipv4Addr::new(e, f, g, h),
-        })
+        }
     } else {
         let [a, b, e, f, g, h] = exact_len::<6>(value)?;
-        Ok(Aggregator {
+        Aggregator {
             asn: u32::from(u16::from_be_bytes([a, b])),
             address: Ipv4Addr::new(e, f, g, h),
-        })
+        }
+    };
+    if aggregator.asn == 0 {
+        return Err(AttributeError::AsZero { offset: 0 });
     }
+    Ok(aggregator)
 }
 
 fn family_of(afi_safi: AfiSafi) -> Result<Family, AttributeError> {
@@ -750,8 +754,8 @@ impl AttributeParser<'_> {
         match type_code {
             ATTR_MP_REACH_NLRI => self.mp_reach = Some(parse_mp_reach(value)?),
             ATTR_MP_UNREACH_NLRI => self.mp_unreach = Some(parse_mp_unreach(value)?),
-            ATTR_LOCAL_PREF if self.opts.external => {
-                return Err(AttributeError::LocalPrefFromExternal);
+            ATTR_LOCAL_PREF | ATTR_ORIGINATOR_ID | ATTR_CLUSTER_LIST if self.opts.external => {
+                return Err(AttributeError::InternalOnly);
             }
             ATTR_AS4_PATH | ATTR_AS4_AGGREGATOR if four_octet => {
                 return Err(AttributeError::As4OnFourOctetSession);
@@ -783,7 +787,8 @@ impl AttributeParser<'_> {
                         };
                     }
                     ATTR_AS_PATH => {
-                        a.as_path = parse_as_path(value, if four_octet { 4 } else { 2 })?;
+                        let size = if four_octet { 4 } else { 2 };
+                        a.as_path = parse_as_path(value, size, !self.opts.external)?;
                     }
                     ATTR_NEXT_HOP => a.next_hop = Some(parse_next_hop(value)?),
                     ATTR_MED => a.med = Some(u32::from_be_bytes(exact_len::<4>(value)?)),
@@ -846,7 +851,7 @@ impl AttributeParser<'_> {
                                 expected: "at least 6",
                             });
                         }
-                        let mut path = parse_as_path(value, 4)?;
+                        let mut path = parse_as_path(value, 4, true)?;
                         // RFC 6793 §6: confederation segments are dropped, the rest is used.
                         path.segments
                             .retain(|s| matches!(s.kind, SegmentType::Sequence | SegmentType::Set));

@@ -86,7 +86,7 @@ pub fn encode_message(
         Message::Keepalive => Ok(()),
         Message::RouteRefresh(rr) => {
             out.put_u16(rr.afi_safi.afi);
-            out.put_u8(0);
+            out.put_u8(rr.subtype.octet());
             out.put_u8(rr.afi_safi.safi);
             Ok(())
         }

@@ -1,19 +1,30 @@
 //! Errors of the wire codec.
 //!
-//! Decoding has two outcomes for bad input: a [`DecodeError`], which ends the session with the
-//! NOTIFICATION that [`DecodeError::notification`] builds (RFC 4271 §6), or an [`UpdateIssue`]
-//! recorded next to a still usable UPDATE (RFC 7606 "treat-as-withdraw" and "attribute
-//! discard"). [`AttributeError`] says precisely what was wrong with one path attribute in
-//! either case.
+//! Received input can be wrong in three ways, and each has its outcome here:
+//!
+//! - a [`DecodeError`] ends the session with the NOTIFICATION that
+//!   [`DecodeError::notification`] builds (RFC 4271 §6, RFC 7313 §5);
+//! - an [`UpdateIssue`] is recorded next to a still usable UPDATE (RFC 7606 "treat-as-withdraw"
+//!   and "attribute discard"); [`AttributeError`] says precisely what was wrong with one path
+//!   attribute, and [`rfc7606_handling`] — the one place where that is decided — what it costs;
+//! - a [`SemanticError`] marks a well-formed route that must not be used (RFC 4271 §6.3,
+//!   RFC 7606 §7.3): it is ignored and logged, and the session goes on (the checks themselves
+//!   are in [`super::semantic`]).
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use ipnet::IpNet;
 use thiserror::Error;
 
+use super::attribute::{
+    ATTR_AGGREGATOR, ATTR_AS4_AGGREGATOR, ATTR_AS4_PATH, ATTR_ATOMIC_AGGREGATE, ATTR_CLUSTER_LIST,
+    ATTR_LOCAL_PREF, ATTR_MP_REACH_NLRI, ATTR_MP_UNREACH_NLRI, ATTR_ORIGINATOR_ID,
+};
 use super::family::AfiSafi;
+use super::message::MAX_MESSAGE_LEN;
 use super::notification::{
-    MESSAGE_HEADER_ERROR, Notification, OPEN_MESSAGE_ERROR, UPDATE_MESSAGE_ERROR, header, open,
-    update,
+    MESSAGE_HEADER_ERROR, Notification, OPEN_MESSAGE_ERROR, ROUTE_REFRESH_ERROR,
+    UPDATE_MESSAGE_ERROR, header, open, route_refresh, update,
 };
 
 /// Why a message could not be decoded. Each variant ends the session: its
@@ -58,11 +69,22 @@ pub enum DecodeError {
         /// Version as received.
         version: u8,
     },
-    /// OPEN with My Autonomous System 0 (2/2).
+    /// OPEN with My Autonomous System 0 (2/2, RFC 7607 §2).
     #[error("OPEN carries AS {asn}, which is not a valid peer AS")]
     BadPeerAs {
         /// The My Autonomous System field.
         asn: u16,
+    },
+    /// OPEN whose 4-octet AS capability cannot be the peer's AS (2/2, data: the capability's
+    /// AS, as FRR sends it): 0 (RFC 7607 §2), AS_TRANS (RFC 6793 §2: only a stand-in in
+    /// 2-octet fields, never a speaker's own AS), or an AS the 2-octet My Autonomous System
+    /// field contradicts (it must be the same AS, or AS_TRANS standing in for it).
+    #[error("4-octet AS capability {asn} cannot be the peer's AS (My Autonomous System {my_as})")]
+    BadFourOctetAs {
+        /// The AS of the capability.
+        asn: u32,
+        /// The My Autonomous System field.
+        my_as: u16,
     },
     /// OPEN with a hold time of 1 or 2 seconds (2/6).
     #[error("hold time {hold_time} s is unacceptable (must be 0 or at least 3)")]
@@ -154,6 +176,15 @@ pub enum DecodeError {
         /// What is wrong.
         error: NlriError,
     },
+    /// ROUTE-REFRESH whose length does not fit its subtype (7/1, RFC 7313 §5, data: the
+    /// complete message, cut to what a NOTIFICATION can carry).
+    #[error("ROUTE-REFRESH of {length} octets (a request or BoRR/EoRR has 23)")]
+    RouteRefreshLength {
+        /// The Length field.
+        length: u16,
+        /// The message as received, header included.
+        message: Vec<u8>,
+    },
     /// Octets left over after a message whose body has a fixed layout (2/0 for OPEN).
     #[error("OPEN has {extra} octets after its optional parameters")]
     OpenTrailingData {
@@ -187,6 +218,19 @@ impl DecodeError {
                 4u16.to_be_bytes(),
             ),
             BadPeerAs { .. } => Notification::new(OPEN_MESSAGE_ERROR, open::BAD_PEER_AS),
+            BadFourOctetAs { asn, .. } => {
+                Notification::with_data(OPEN_MESSAGE_ERROR, open::BAD_PEER_AS, asn.to_be_bytes())
+            }
+            RouteRefreshLength { message, .. } => {
+                // The NOTIFICATION itself must fit in 4096 octets.
+                let room = MAX_MESSAGE_LEN - 21;
+                let data = message.get(..room).unwrap_or(message);
+                Notification::with_data(
+                    ROUTE_REFRESH_ERROR,
+                    route_refresh::INVALID_MESSAGE_LENGTH,
+                    data,
+                )
+            }
             UnacceptableHoldTime { .. } => {
                 Notification::new(OPEN_MESSAGE_ERROR, open::UNACCEPTABLE_HOLD_TIME)
             }
@@ -329,11 +373,18 @@ pub enum AttributeError {
         /// The overrun.
         mismatch: LengthMismatch,
     },
-    /// NEXT_HOP that is no unicast host address (RFC 7606 §7.3, RFC 4271 §6.3).
-    #[error("next hop {address} is not a unicast host address")]
-    InvalidNextHop {
-        /// Address as received.
-        address: IpAddr,
+    /// AS number 0 in AS_PATH, AS4_PATH, AGGREGATOR or AS4_AGGREGATOR (RFC 7607 §2).
+    #[error("AS number 0 at offset {offset} (RFC 7607)")]
+    AsZero {
+        /// Offset of the AS number in the attribute value.
+        offset: usize,
+    },
+    /// AS_CONFED_SEQUENCE or AS_CONFED_SET in the AS_PATH of an external peer, which is in no
+    /// confederation with us (RFC 5065 §5: a malformed AS_PATH).
+    #[error("confederation segment at offset {offset} from an external peer")]
+    ConfedSegmentFromExternal {
+        /// Offset of the segment in the attribute value.
+        offset: usize,
     },
     /// An attribute without the Optional bit whose type we do not know (RFC 4271 §6.3).
     #[error("unrecognized well-known attribute")]
@@ -344,9 +395,10 @@ pub enum AttributeError {
     /// A well-known mandatory attribute is missing while NLRI are present (RFC 7606 §3 d).
     #[error("well-known mandatory attribute missing")]
     Missing,
-    /// LOCAL_PREF received on an eBGP session (RFC 7606 §7.5).
-    #[error("LOCAL_PREF received from an external peer")]
-    LocalPrefFromExternal,
+    /// LOCAL_PREF, ORIGINATOR_ID or CLUSTER_LIST, which only internal peers exchange,
+    /// received on an eBGP session (RFC 7606 §7.5, §7.9, §7.10).
+    #[error("received from an external peer, but only internal peers send it")]
+    InternalOnly,
     /// AS4_PATH/AS4_AGGREGATOR received on a session with 4-octet AS numbers (RFC 6793 §4.1).
     #[error("AS4 attribute received on a 4-octet AS session")]
     As4OnFourOctetSession,
@@ -370,6 +422,90 @@ pub enum AttributeError {
     /// A prefix inside MP_REACH_NLRI/MP_UNREACH_NLRI cannot be parsed.
     #[error("{0}")]
     MpNlri(NlriError),
+}
+
+/// What RFC 7606 makes of an attribute error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Handling {
+    /// Withdraw every route of the UPDATE (RFC 7606 §2).
+    TreatAsWithdraw,
+    /// Drop the attribute (RFC 7606 §2).
+    AttributeDiscard,
+    /// Send a NOTIFICATION and close (RFC 4271 §6, where RFC 7606 keeps it).
+    SessionReset,
+}
+
+/// The single place where RFC 7606 (with RFC 4760 §7, RFC 5065 §5, RFC 6793 §6, RFC 7607 §2
+/// and RFC 8092 §6) decides what an attribute error costs. Pure; the decoder only reports
+/// *what* is wrong.
+pub(crate) fn rfc7606_handling(type_code: u8, error: &AttributeError) -> Handling {
+    use AttributeError as E;
+    use Handling::*;
+    match (type_code, error) {
+        // §3 g: repeats of non-MP attributes are dropped, the first is kept (MP repeats are
+        // a session reset decided by the parser before it gets here).
+        (_, E::Duplicate) => AttributeDiscard,
+        // RFC 4271 §6.3, unchanged by RFC 7606.
+        (_, E::UnrecognizedWellKnown) => SessionReset,
+        // Families we never negotiate: see the module comment of `decode`.
+        (ATTR_MP_REACH_NLRI | ATTR_MP_UNREACH_NLRI, E::UnsupportedFamily { .. }) => {
+            AttributeDiscard
+        }
+        // §3 c: the attribute parsed fine, so its prefixes can be withdrawn.
+        (ATTR_MP_REACH_NLRI | ATTR_MP_UNREACH_NLRI, E::BadFlags { .. }) => TreatAsWithdraw,
+        // §7.11, §5.3, RFC 4760 §7: NLRI cannot be located.
+        (ATTR_MP_REACH_NLRI | ATTR_MP_UNREACH_NLRI, _) => SessionReset,
+        // §7.5, §7.9, §7.10: attributes of internal peers from an external one.
+        (ATTR_LOCAL_PREF | ATTR_ORIGINATOR_ID | ATTR_CLUSTER_LIST, E::InternalOnly) => {
+            AttributeDiscard
+        }
+        // RFC 6793 §6 (and §4.1 for AS4 attributes on a 4-octet session); RFC 7607 §2 sends
+        // AS 0 in them here too.
+        (ATTR_AS4_PATH | ATTR_AS4_AGGREGATOR, _) => AttributeDiscard,
+        // §7.6, §7.7: a wrong length only costs the attribute; RFC 7607 §2: AS 0 in
+        // AGGREGATOR is malformed, §7.7 makes that attribute-discard too.
+        (ATTR_ATOMIC_AGGREGATE | ATTR_AGGREGATOR, E::BadLength { .. }) => AttributeDiscard,
+        (ATTR_AGGREGATOR, E::AsZero { .. }) => AttributeDiscard,
+        // Everything else: ORIGIN §7.1, AS_PATH §7.2 (with AS 0, RFC 7607 §2, and
+        // confederation segments from an external peer, RFC 5065 §5), NEXT_HOP §7.3 (its
+        // length; a semantically wrong address is a `SemanticError`), MED §7.4, LOCAL_PREF
+        // §7.5, COMMUNITIES §7.8, ORIGINATOR_ID §7.9, CLUSTER_LIST §7.10, EXTENDED
+        // COMMUNITIES §7.14, LARGE_COMMUNITY RFC 8092 §6, flags §3 c, overruns §4, missing
+        // well-known attributes §3 d.
+        _ => TreatAsWithdraw,
+    }
+}
+
+/// A well-formed route that must not be used (RFC 4271 §6.3, RFC 7606 §7.3): it is ignored —
+/// not installed and not used in the decision process — the error is logged, and no
+/// NOTIFICATION is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SemanticError {
+    /// The next hop is an address no router can forward to: 0.0.0.0/8, multicast or the
+    /// reserved class E (with the limited broadcast) for IPv4; the unspecified address or
+    /// multicast for IPv6.
+    #[error("NEXT_HOP {address} is not a unicast host address ({class})")]
+    NextHopNotUnicast {
+        /// The next hop as received.
+        address: IpAddr,
+        /// Which kind of address it is.
+        class: &'static str,
+    },
+    /// The next hop is one of the receiving router's own addresses (RFC 4271 §6.3 a).
+    #[error("NEXT_HOP {address} is one of our own addresses")]
+    NextHopIsOurs {
+        /// The next hop as received.
+        address: IpAddr,
+    },
+    /// A unicast NLRI that is no unicast destination (RFC 4271 §6.3: "an unexpected multicast
+    /// IP address"; IPv6 link-local prefixes are refused as FRR does).
+    #[error("prefix {prefix} is not a unicast destination ({class})")]
+    PrefixNotUnicast {
+        /// The prefix as received.
+        prefix: IpNet,
+        /// Which kind of address it is.
+        class: &'static str,
+    },
 }
 
 /// What the decoder did with an UPDATE that had an attribute error it could survive
@@ -450,4 +586,200 @@ pub enum EncodeError {
     /// An IPv4 announcement without NEXT_HOP.
     #[error("IPv4 routes need a NEXT_HOP attribute")]
     MissingNextHop,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::attribute::*;
+    use super::*;
+
+    fn bad_length() -> AttributeError {
+        AttributeError::BadLength {
+            length: 3,
+            expected: "4",
+        }
+    }
+
+    /// One row per RFC rule: the attribute, what is wrong with it, and what it costs.
+    #[test]
+    fn each_attribute_error_costs_what_rfc_7606_says() {
+        use AttributeError as E;
+        use Handling::*;
+        let unsupported = E::UnsupportedFamily {
+            afi_safi: AfiSafi::new(25, 70),
+        };
+        let flags = E::BadFlags {
+            flags: 0x40,
+            expected: 0x80,
+        };
+        let table: Vec<(&str, u8, AttributeError, Handling)> = vec![
+            ("§3 g repeat", ATTR_MED, E::Duplicate, AttributeDiscard),
+            (
+                "RFC 4271 unknown well-known",
+                99,
+                E::UnrecognizedWellKnown,
+                SessionReset,
+            ),
+            (
+                "MP_REACH other family",
+                ATTR_MP_REACH_NLRI,
+                unsupported,
+                AttributeDiscard,
+            ),
+            (
+                "§3 c MP_REACH flags",
+                ATTR_MP_REACH_NLRI,
+                flags.clone(),
+                TreatAsWithdraw,
+            ),
+            (
+                "§7.11 MP_REACH length",
+                ATTR_MP_REACH_NLRI,
+                bad_length(),
+                SessionReset,
+            ),
+            (
+                "§7.11 MP_UNREACH",
+                ATTR_MP_UNREACH_NLRI,
+                bad_length(),
+                SessionReset,
+            ),
+            (
+                "§7.1 ORIGIN",
+                ATTR_ORIGIN,
+                E::InvalidOrigin { value: 3 },
+                TreatAsWithdraw,
+            ),
+            (
+                "§7.2 AS_PATH",
+                ATTR_AS_PATH,
+                E::EmptySegment { offset: 0 },
+                TreatAsWithdraw,
+            ),
+            (
+                "RFC 7607 AS_PATH",
+                ATTR_AS_PATH,
+                E::AsZero { offset: 2 },
+                TreatAsWithdraw,
+            ),
+            (
+                "RFC 5065 confed from eBGP",
+                ATTR_AS_PATH,
+                E::ConfedSegmentFromExternal { offset: 0 },
+                TreatAsWithdraw,
+            ),
+            (
+                "§7.3 NEXT_HOP length",
+                ATTR_NEXT_HOP,
+                bad_length(),
+                TreatAsWithdraw,
+            ),
+            ("§7.4 MED", ATTR_MED, bad_length(), TreatAsWithdraw),
+            (
+                "§7.5 LOCAL_PREF from eBGP",
+                ATTR_LOCAL_PREF,
+                E::InternalOnly,
+                AttributeDiscard,
+            ),
+            (
+                "§7.5 LOCAL_PREF length",
+                ATTR_LOCAL_PREF,
+                bad_length(),
+                TreatAsWithdraw,
+            ),
+            (
+                "§7.6 ATOMIC_AGGREGATE",
+                ATTR_ATOMIC_AGGREGATE,
+                bad_length(),
+                AttributeDiscard,
+            ),
+            (
+                "§7.7 AGGREGATOR",
+                ATTR_AGGREGATOR,
+                bad_length(),
+                AttributeDiscard,
+            ),
+            (
+                "RFC 7607 AGGREGATOR",
+                ATTR_AGGREGATOR,
+                E::AsZero { offset: 0 },
+                AttributeDiscard,
+            ),
+            (
+                "§7.8 COMMUNITIES",
+                ATTR_COMMUNITIES,
+                bad_length(),
+                TreatAsWithdraw,
+            ),
+            (
+                "§7.9 ORIGINATOR_ID eBGP",
+                ATTR_ORIGINATOR_ID,
+                E::InternalOnly,
+                AttributeDiscard,
+            ),
+            (
+                "§7.9 ORIGINATOR_ID",
+                ATTR_ORIGINATOR_ID,
+                bad_length(),
+                TreatAsWithdraw,
+            ),
+            (
+                "§7.10 CLUSTER_LIST eBGP",
+                ATTR_CLUSTER_LIST,
+                E::InternalOnly,
+                AttributeDiscard,
+            ),
+            (
+                "§7.10 CLUSTER_LIST",
+                ATTR_CLUSTER_LIST,
+                bad_length(),
+                TreatAsWithdraw,
+            ),
+            (
+                "§7.14 EXTENDED",
+                ATTR_EXTENDED_COMMUNITIES,
+                bad_length(),
+                TreatAsWithdraw,
+            ),
+            (
+                "RFC 8092 §6 LARGE",
+                ATTR_LARGE_COMMUNITIES,
+                bad_length(),
+                TreatAsWithdraw,
+            ),
+            (
+                "RFC 6793 §6 AS4_PATH",
+                ATTR_AS4_PATH,
+                bad_length(),
+                AttributeDiscard,
+            ),
+            (
+                "RFC 7607 AS4_PATH",
+                ATTR_AS4_PATH,
+                E::AsZero { offset: 2 },
+                AttributeDiscard,
+            ),
+            (
+                "RFC 6793 §4.1",
+                ATTR_AS4_PATH,
+                E::As4OnFourOctetSession,
+                AttributeDiscard,
+            ),
+            (
+                "RFC 7607 AS4_AGGREGATOR",
+                ATTR_AS4_AGGREGATOR,
+                E::AsZero { offset: 0 },
+                AttributeDiscard,
+            ),
+            ("§3 c flags", ATTR_ORIGIN, flags, TreatAsWithdraw),
+            ("§3 d missing", ATTR_NEXT_HOP, E::Missing, TreatAsWithdraw),
+        ];
+        for (rule, type_code, error, expected) in table {
+            assert_eq!(
+                rfc7606_handling(type_code, &error),
+                expected,
+                "{rule}: {error}"
+            );
+        }
+    }
 }

@@ -121,9 +121,56 @@ pub struct MpUnreach {
     pub withdrawn: Vec<IpNet>,
 }
 
-/// A ROUTE-REFRESH message (RFC 2918).
+/// A ROUTE-REFRESH message (RFC 2918, with the Message Subtype of RFC 7313 §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RouteRefresh {
     /// Family whose routes are asked for again.
     pub afi_safi: AfiSafi,
+    /// What the message is: a request, or a marker around a re-advertisement.
+    pub subtype: RefreshSubtype,
+}
+
+impl RouteRefresh {
+    /// A plain request for the routes of `afi_safi` (subtype 0).
+    pub fn request(afi_safi: AfiSafi) -> Self {
+        RouteRefresh {
+            afi_safi,
+            subtype: RefreshSubtype::Request,
+        }
+    }
+}
+
+/// The Message Subtype octet of a ROUTE-REFRESH (RFC 7313 §3; "Reserved" in RFC 2918).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefreshSubtype {
+    /// 0: a request to re-advertise the family's Adj-RIB-Out.
+    Request,
+    /// 1: Beginning of Route Refresh (BoRR), sent before a re-advertisement.
+    Begin,
+    /// 2: End of Route Refresh (EoRR), sent after it.
+    End,
+    /// Any other value; RFC 7313 §5 says such a message is ignored (and logged).
+    Other(u8),
+}
+
+impl RefreshSubtype {
+    /// The subtype from its octet.
+    pub fn from_octet(octet: u8) -> Self {
+        match octet {
+            0 => RefreshSubtype::Request,
+            1 => RefreshSubtype::Begin,
+            2 => RefreshSubtype::End,
+            other => RefreshSubtype::Other(other),
+        }
+    }
+
+    /// The octet on the wire.
+    pub fn octet(self) -> u8 {
+        match self {
+            RefreshSubtype::Request => 0,
+            RefreshSubtype::Begin => 1,
+            RefreshSubtype::End => 2,
+            RefreshSubtype::Other(other) => other,
+        }
+    }
 }

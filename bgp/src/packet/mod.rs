@@ -11,6 +11,7 @@ pub mod message;
 mod nlri;
 pub mod notification;
 mod reader;
+pub mod semantic;
 #[cfg(test)]
 mod tests;
 
@@ -25,9 +26,9 @@ pub use encode::{
     encode_withdraw,
 };
 pub use error::{
-    AttributeError, DecodeError, EncodeError, LengthMismatch, NlriError, NlriField, UpdateAction,
-    UpdateIssue,
+    AttributeError, DecodeError, EncodeError, LengthMismatch, NlriError, NlriField, SemanticError,
+    UpdateAction, UpdateIssue,
 };
 pub use family::{AfiSafi, Family};
-pub use message::{Message, MpReach, MpUnreach, Open, RouteRefresh, Update};
+pub use message::{Message, MpReach, MpUnreach, Open, RefreshSubtype, RouteRefresh, Update};
 pub use notification::Notification;

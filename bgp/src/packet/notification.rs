@@ -68,6 +68,12 @@ pub mod update {
     pub const MALFORMED_AS_PATH: u8 = 11;
 }
 
+/// ROUTE-REFRESH Message Error subcodes (RFC 7313 §5).
+pub mod route_refresh {
+    /// Invalid Message Length.
+    pub const INVALID_MESSAGE_LENGTH: u8 = 1;
+}
+
 /// Cease subcodes (RFC 4486).
 pub mod cease {
     /// Maximum Number of Prefixes Reached.
@@ -165,6 +171,9 @@ impl Notification {
             (UPDATE_MESSAGE_ERROR, update::OPTIONAL_ATTRIBUTE_ERROR) => "Optional Attribute Error",
             (UPDATE_MESSAGE_ERROR, update::INVALID_NETWORK_FIELD) => "Invalid Network Field",
             (UPDATE_MESSAGE_ERROR, update::MALFORMED_AS_PATH) => "Malformed AS_PATH",
+            (ROUTE_REFRESH_ERROR, route_refresh::INVALID_MESSAGE_LENGTH) => {
+                "Invalid Message Length"
+            }
             (CEASE, cease::MAX_PREFIXES) => "Maximum Number of Prefixes Reached",
             (CEASE, cease::ADMIN_SHUTDOWN) => "Administrative Shutdown",
             (CEASE, cease::PEER_DECONFIGURED) => "Peer De-configured",

@@ -89,21 +89,99 @@ fn keepalive_notification_and_route_refresh_match_their_rfc_layouts() {
         &Message::Notification(Notification::new(4, 0)),
         &FOUR,
     );
-    both_ways(
-        "route refresh ipv6 unicast",
-        &frame(5, &[0, 2, 0, 1]),
-        &Message::RouteRefresh(RouteRefresh {
-            afi_safi: Family::Ipv6Unicast.afi_safi(),
-        }),
-        &FOUR,
-    );
+    for (name, octet, subtype) in [
+        ("route refresh ipv6 unicast", 0, RefreshSubtype::Request),
+        ("BoRR ipv6 unicast", 1, RefreshSubtype::Begin),
+        ("EoRR ipv6 unicast", 2, RefreshSubtype::End),
+        ("unknown subtype 255", 255, RefreshSubtype::Other(255)),
+    ] {
+        both_ways(
+            name,
+            &frame(5, &[0, 2, octet, 1]),
+            &Message::RouteRefresh(RouteRefresh {
+                afi_safi: Family::Ipv6Unicast.afi_safi(),
+                subtype,
+            }),
+            &FOUR,
+        );
+    }
+}
+
+/// RFC 7313 §5: a request, BoRR or EoRR whose body is not 4 octets is a ROUTE-REFRESH
+/// Message Error (7/1) carrying the whole message — not a header error — while a message of
+/// unknown subtype is decoded whatever its length, for the receiver to ignore.
+#[test]
+fn route_refresh_of_the_wrong_length_is_error_7_1_with_the_message() {
+    for body in [
+        &[0u8, 1, 0, 1, 0][..],
+        &[0, 1, 1, 1, 0, 0],
+        &[0, 1, 2, 1, 9, 9, 9, 9, 9],
+        &[0, 1, 0],
+        &[0, 1],
+        &[],
+    ] {
+        let message = frame(5, body);
+        assert_eq!(frame_length(&message), Ok(Some(message.len())), "{body:?}");
+        let err = decode_message(&message, &FOUR).unwrap_err();
+        let n = err.notification();
+        assert_eq!((n.code, n.subcode), (7, 1), "{body:?}: {err}");
+        assert_eq!(n.data, message, "{body:?}");
+        assert_eq!(
+            n.to_string(),
+            "ROUTE-REFRESH Message Error/Invalid Message Length (7/1)"
+        );
+    }
+    for body in [&[0u8, 1, 3][..], &[0, 1, 200, 1, 0, 0, 0]] {
+        let message = frame(5, body);
+        let decoded = decode_message(&message, &FOUR).unwrap();
+        let Message::RouteRefresh(rr) = decoded.message else {
+            panic!("{body:?}: not a ROUTE-REFRESH");
+        };
+        assert!(matches!(rr.subtype, RefreshSubtype::Other(_)), "{body:?}");
+    }
+    // The data is cut so that the NOTIFICATION still fits in 4096 octets.
+    let long = frame(5, &[0; 4096 - 19]);
+    let n = decode_message(&long, &FOUR).unwrap_err().notification();
+    assert_eq!(n.data.len(), 4096 - 21);
+}
+
+/// The 4-octet AS capability names the peer's AS: 0 (RFC 7607 §2), AS_TRANS, or an AS the
+/// 2-octet field contradicts is a Bad Peer AS (2/2) with the capability's AS as data.
+#[test]
+fn open_whose_four_octet_as_cannot_be_the_peer_is_bad_peer_as() {
+    let open_with = |my_as: u16, asn: u32| {
+        let [a, b, c, d] = asn.to_be_bytes();
+        let [h, l] = my_as.to_be_bytes();
+        frame(1, &[4, h, l, 0, 90, 1, 1, 1, 1, 8, 2, 6, 65, 4, a, b, c, d])
+    };
+    for (my_as, asn, ok) in [
+        (65001, 65001, true),
+        (23456, 4_200_000_000, true),
+        (23456, 65001, true),
+        (23456, 0, false),
+        (0x5BA0, 23456, false),
+        (65001, 65002, false),
+        (65001, 4_200_000_000, false),
+        (1, 0, false),
+    ] {
+        let result = decode_message(&open_with(my_as, asn), &FOUR);
+        match (result, ok) {
+            (Ok(_), true) => {}
+            (Err(err), false) => {
+                let n = err.notification();
+                assert_eq!((n.code, n.subcode), (2, 2), "{my_as}/{asn}: {err}");
+                assert_eq!(n.data, asn.to_be_bytes(), "{my_as}/{asn}");
+            }
+            (other, _) => panic!("{my_as}/{asn}: {other:?}"),
+        }
+    }
 }
 
 #[test]
 fn open_with_every_capability_matches_rfc_layout() {
     let body = [
         4, // version
-        0xFD, 0xE8, // my AS 65000
+        0x5B, 0xA0, // my AS: AS_TRANS, the real one is in the capability
         0, 90, // hold time
         192, 0, 2, 1,  // BGP identifier
         52, // optional parameters length
@@ -118,7 +196,7 @@ fn open_with_every_capability_matches_rfc_layout() {
     ];
     let open = Open {
         version: 4,
-        my_as: 65000,
+        my_as: message::AS_TRANS,
         hold_time: 90,
         bgp_id: Ipv4Addr::new(192, 0, 2, 1),
         capabilities: vec![
@@ -782,7 +860,9 @@ fn arb_capability() -> impl Strategy<Value = Capability> {
     prop_oneof![
         arb_afi_safi().prop_map(Capability::Multiprotocol),
         Just(Capability::RouteRefresh),
-        any::<u32>().prop_map(Capability::FourOctetAs),
+        // A real 4-octet AS: 0 and AS_TRANS are refused (RFC 7607, RFC 6793), and the OPENs
+        // these go into carry AS_TRANS in My Autonomous System.
+        (65536u32..).prop_map(Capability::FourOctetAs),
         (
             0u8..16,
             0u16..4096,
@@ -816,12 +896,17 @@ fn arb_open() -> impl Strategy<Value = Open> {
         1u32..,
         prop::collection::vec(arb_capability(), 0..12),
     )
-        .prop_map(|(my_as, hold_time, id, capabilities)| Open {
-            version: 4,
-            my_as,
-            hold_time,
-            bgp_id: Ipv4Addr::from(id),
-            capabilities,
+        .prop_map(|(my_as, hold_time, id, capabilities)| {
+            let four_octet = capabilities
+                .iter()
+                .any(|c| matches!(c, Capability::FourOctetAs(_)));
+            Open {
+                version: 4,
+                my_as: if four_octet { message::AS_TRANS } else { my_as },
+                hold_time,
+                bgp_id: Ipv4Addr::from(id),
+                capabilities,
+            }
         })
 }
 
@@ -846,7 +931,8 @@ fn arb_segment(
 }
 
 fn arb_asn() -> BoxedStrategy<u32> {
-    prop_oneof![1u32..65536, any::<u32>()].boxed()
+    // AS 0 is malformed wherever it appears (RFC 7607).
+    prop_oneof![1u32..65536, 1u32..].boxed()
 }
 
 fn arb_as_path() -> impl Strategy<Value = AsPath> {
@@ -1030,7 +1116,12 @@ fn arb_message() -> impl Strategy<Value = Message> {
         )
             .prop_map(|(c, s, d)| Message::Notification(Notification::with_data(c, s, d))),
         Just(Message::Keepalive),
-        arb_afi_safi().prop_map(|afi_safi| Message::RouteRefresh(RouteRefresh { afi_safi })),
+        (arb_afi_safi(), any::<u8>()).prop_map(|(afi_safi, subtype)| {
+            Message::RouteRefresh(RouteRefresh {
+                afi_safi,
+                subtype: RefreshSubtype::from_octet(subtype),
+            })
+        }),
     ]
 }
 
@@ -1062,7 +1153,7 @@ proptest! {
     fn every_capability_round_trips_in_an_open(cap in arb_capability(), four in any::<bool>()) {
         let open = Open {
             version: 4,
-            my_as: 65000,
+            my_as: message::AS_TRANS,
             hold_time: 90,
             bgp_id: Ipv4Addr::new(1, 2, 3, 4),
             capabilities: vec![cap],
@@ -1082,5 +1173,33 @@ proptest! {
         let _ = decode_message(&framed, if four { &FOUR } else { &TWO });
         framed.truncate(19 + bytes.len() / 2);
         let _ = frame_length(&framed);
+    }
+}
+
+/// Confederation segments are malformed only from an external peer (RFC 5065 §5): an
+/// internal peer's path keeps them.
+#[test]
+fn confederation_segments_from_an_internal_peer_are_kept() {
+    let as_path = [0x40, 2, 12, 3, 1, 0, 0, 0xFD, 0xE9, 2, 1, 0, 0, 0xFD, 0xEA];
+    let attrs = [&[0x40, 1, 1, 0][..], &as_path, &[0x40, 3, 4, 10, 0, 0, 1]].concat();
+    let (update, issues) = decode_issues(&attrs, &[24, 10, 1, 1], &FOUR);
+    assert_eq!(issues, vec![]);
+    let path = update.attributes.unwrap().as_path;
+    assert_eq!(path.segments[0].kind, SegmentType::ConfedSequence);
+    assert_eq!(path.to_string(), "(65001) 65002");
+}
+
+/// NEXT_HOP is malformed only by its length (RFC 7606 §7.3): 0.0.0.0 or a multicast address
+/// decode, and the route is refused at import as a semantic error instead.
+#[test]
+fn a_next_hop_of_the_wrong_kind_is_no_decoding_error() {
+    for nh in [[0, 0, 0, 0], [224, 0, 0, 5], [240, 0, 0, 1]] {
+        let attrs = [&[0x40, 1, 1, 0][..], &[0x40, 2, 0], &[0x40, 3, 4], &nh].concat();
+        let (update, issues) = decode_issues(&attrs, &[24, 10, 1, 1], &FOUR);
+        assert_eq!(issues, vec![], "{nh:?}");
+        assert_eq!(
+            update.attributes.unwrap().next_hop,
+            Some(Ipv4Addr::from(nh))
+        );
     }
 }

@@ -21,7 +21,9 @@ use crate::config::PeerConfig;
 use crate::fsm::{Action, DownReason, Fsm, FsmConfig, Input, Negotiated, SessionState, Timer};
 use crate::md5::set_md5_key;
 use crate::packet::notification::cease;
-use crate::packet::{AfiSafi, DecodeOptions, EncodeOptions, Message, Notification, Open, Update};
+use crate::packet::{
+    AfiSafi, DecodeOptions, EncodeOptions, Message, Notification, Open, RefreshSubtype, Update,
+};
 
 /// How long a NOTIFICATION gets to leave before the socket is closed.
 const CLOSE_FLUSH: Duration = Duration::from_secs(2);
@@ -437,6 +439,11 @@ impl PeerSession {
                     let decoded = *decoded;
                     for issue in &decoded.issues {
                         warn!(peer = %self.config.address, action = ?issue.action, attribute = issue.type_code, reason = %issue.reason, "malformed attribute in UPDATE (RFC 7606)");
+                    }
+                    if let Message::RouteRefresh(rr) = &decoded.message {
+                        if rr.subtype != RefreshSubtype::Request {
+                            warn!(peer = %self.config.address, subtype = rr.subtype.octet(), afi_safi = %rr.afi_safi, "ROUTE-REFRESH that is no request ignored (RFC 7313)");
+                        }
                     }
                     self.count_received(&decoded.message);
                     self.input(Input::Message(decoded.message)).await;

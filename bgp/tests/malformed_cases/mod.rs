@@ -213,10 +213,26 @@ pub fn cases() -> Vec<Case> {
             frame(3, &[6]),
             reset(1, 2, &[0, 20]),
         ),
+        // ---- ROUTE-REFRESH (RFC 7313 §5: 7/1 with the whole message, not a header error) ----
         case(
             "route refresh wrong length",
             frame(5, &[0, 1, 0, 1, 0]),
-            reset(1, 2, &[0, 24]),
+            reset(7, 1, &frame(5, &[0, 1, 0, 1, 0])),
+        ),
+        case(
+            "route refresh too short for a subtype",
+            frame(5, &[0, 1]),
+            reset(7, 1, &frame(5, &[0, 1])),
+        ),
+        case(
+            "BoRR wrong length",
+            frame(5, &[0, 1, 1, 1, 0, 0]),
+            reset(7, 1, &frame(5, &[0, 1, 1, 1, 0, 0])),
+        ),
+        case(
+            "EoRR wrong length",
+            frame(5, &[0, 1, 2]),
+            reset(7, 1, &frame(5, &[0, 1, 2])),
         ),
         case(
             "open shorter than 29",
@@ -268,6 +284,21 @@ pub fn cases() -> Vec<Case> {
             "capability length overrun",
             open(4, 65001, 90, [1, 1, 1, 1], &[2, 4, 1, 4, 0, 1]),
             reset(2, 0, &[]),
+        ),
+        case(
+            "4-octet AS capability 0",
+            open(4, 23456, 90, [1, 1, 1, 1], &[2, 6, 65, 4, 0, 0, 0, 0]),
+            reset(2, 2, &[0, 0, 0, 0]),
+        ),
+        case(
+            "4-octet AS capability AS_TRANS",
+            open(4, 23456, 90, [1, 1, 1, 1], &[2, 6, 65, 4, 0, 0, 0x5B, 0xA0]),
+            reset(2, 2, &[0, 0, 0x5B, 0xA0]),
+        ),
+        case(
+            "4-octet AS capability contradicting My AS",
+            open(4, 65001, 90, [1, 1, 1, 1], &[2, 6, 65, 4, 0, 0, 0xFD, 0xEA]),
+            reset(2, 2, &[0, 0, 0xFD, 0xEA]),
         ),
         case(
             "4-octet AS capability with length 2",
@@ -430,24 +461,63 @@ pub fn cases() -> Vec<Case> {
             ),
             withdraw(3),
         ),
+        // ---- AS number 0 (RFC 7607 §2) and confederations (RFC 5065 §5) ----
         case(
-            "NEXT_HOP 0.0.0.0",
+            "AS_PATH with AS 0 from iBGP",
             update(
                 &[],
-                &cat(&[&ORIGIN, &AS_PATH, &[0x40, 3, 4, 0, 0, 0, 0]]),
+                &cat(&[&ORIGIN, &[0x40, 2, 6, 2, 1, 0, 0, 0, 0], &NEXT_HOP]),
                 &NLRI,
             ),
-            withdraw(3),
+            withdraw(2),
         ),
+        Case {
+            name: "AS_PATH with AS 0 from eBGP",
+            bytes: update(
+                &[],
+                &cat(&[
+                    &ORIGIN,
+                    &[0x40, 2, 10, 2, 2, 0, 0, 0xFD, 0xE9, 0, 0, 0, 0],
+                    &NEXT_HOP,
+                ]),
+                &NLRI,
+            ),
+            opts: EBGP,
+            expected: withdraw(2),
+        },
+        Case {
+            name: "AS_PATH with AS 0 on a 2-octet session",
+            bytes: update(
+                &[],
+                &cat(&[&ORIGIN, &[0x40, 2, 6, 2, 2, 0xFD, 0xE9, 0, 0], &NEXT_HOP]),
+                &NLRI,
+            ),
+            opts: TWO_OCTET,
+            expected: withdraw(2),
+        },
         case(
-            "NEXT_HOP multicast",
+            "AGGREGATOR with AS 0",
             update(
                 &[],
-                &cat(&[&ORIGIN, &AS_PATH, &[0x40, 3, 4, 224, 0, 0, 5]]),
+                &valid_with(&[0xC0, 7, 8, 0, 0, 0, 0, 10, 0, 0, 1]),
                 &NLRI,
             ),
-            withdraw(3),
+            discard(7, base_attributes()),
         ),
+        Case {
+            name: "confederation segment from eBGP",
+            bytes: update(
+                &[],
+                &cat(&[
+                    &ORIGIN,
+                    &[0x40, 2, 12, 3, 1, 0, 0, 0xFD, 0xE9, 2, 1, 0, 0, 0xFD, 0xE9],
+                    &NEXT_HOP,
+                ]),
+                &NLRI,
+            ),
+            opts: EBGP,
+            expected: withdraw(2),
+        },
         case(
             "missing ORIGIN",
             update(&[], &cat(&[&AS_PATH, &NEXT_HOP]), &NLRI),
@@ -494,6 +564,18 @@ pub fn cases() -> Vec<Case> {
             update(&[], &valid_with(&[0xC0, 8, 5, 0, 0, 0, 1, 0]), &NLRI),
             withdraw(8),
         ),
+        Case {
+            name: "ORIGINATOR_ID from eBGP",
+            bytes: update(&[], &valid_with(&[0x80, 9, 4, 1, 1, 1, 1]), &NLRI),
+            opts: EBGP,
+            expected: discard(9, base_attributes()),
+        },
+        Case {
+            name: "CLUSTER_LIST from eBGP",
+            bytes: update(&[], &valid_with(&[0x80, 10, 4, 1, 1, 1, 1]), &NLRI),
+            opts: EBGP,
+            expected: discard(10, base_attributes()),
+        },
         case(
             "ORIGINATOR_ID length 3",
             update(&[], &valid_with(&[0x80, 9, 3, 1, 1, 1]), &NLRI),
@@ -558,6 +640,36 @@ pub fn cases() -> Vec<Case> {
             ),
             opts: TWO_OCTET,
             expected: discard(17, base_attributes()),
+        },
+        Case {
+            name: "AS4_PATH with AS 0 on a 2-octet session",
+            bytes: update(
+                &[],
+                &cat(&[
+                    &ORIGIN,
+                    &AS_PATH2,
+                    &NEXT_HOP,
+                    &[0xC0, 17, 6, 2, 1, 0, 0, 0, 0],
+                ]),
+                &NLRI,
+            ),
+            opts: TWO_OCTET,
+            expected: discard(17, base_attributes()),
+        },
+        Case {
+            name: "AS4_AGGREGATOR with AS 0 on a 2-octet session",
+            bytes: update(
+                &[],
+                &cat(&[
+                    &ORIGIN,
+                    &AS_PATH2,
+                    &NEXT_HOP,
+                    &[0xC0, 18, 8, 0, 0, 0, 0, 10, 0, 0, 1],
+                ]),
+                &NLRI,
+            ),
+            opts: TWO_OCTET,
+            expected: discard(18, base_attributes()),
         },
         Case {
             name: "AS4_PATH empty on a 2-octet session",
