@@ -39,6 +39,10 @@ pub struct SpeakerConfig {
     /// in the channel plus coalesced behind it (one per prefix, about 70 bytes each);
     /// beyond this it drops them and sends [`crate::Event::Lagged`].
     pub max_pending_changes: usize,
+    /// This host's addresses (its interfaces'): routes whose next hop is one of them are
+    /// ignored (RFC 4271 §6.3). The listen addresses and our end of each session count as
+    /// ours without being listed.
+    pub local_addresses: Vec<IpAddr>,
 }
 
 impl Default for SpeakerConfig {
@@ -52,6 +56,7 @@ impl Default for SpeakerConfig {
             max_paths_ibgp: crate::rib::DEFAULT_MAX_PATHS,
             event_capacity: 1024,
             max_pending_changes: DEFAULT_MAX_PENDING_CHANGES,
+            local_addresses: Vec::new(),
         }
     }
 }

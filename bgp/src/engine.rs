@@ -23,6 +23,7 @@ use crate::export::{self, Source, Target};
 use crate::fsm::{FsmConfig, Negotiated, SessionState};
 use crate::md5::set_md5_key;
 use crate::packet::notification::cease;
+use crate::packet::semantic::check_prefix;
 use crate::packet::{
     EncodeOptions, Family, encode_announce_ipv4, encode_announce_mp, encode_withdraw,
 };
@@ -170,7 +171,7 @@ pub(crate) async fn spawn(
         listeners.push(listener);
     }
     let rib = Rib::new(decision_config(&config));
-    let core = Core {
+    let mut core = Core {
         rib,
         peers: HashMap::new(),
         ranges: Vec::new(),
@@ -184,6 +185,7 @@ pub(crate) async fn spawn(
         stats: None,
         config,
     };
+    core.refresh_own_addresses();
     tokio::spawn(core.run(requests, from_peers_rx, inbound_rx));
     Ok(events_rx)
 }
@@ -219,10 +221,23 @@ fn latest_per_prefix(changes: &[BestChange]) -> std::borrow::Cow<'_, [BestChange
     std::borrow::Cow::Owned(latest)
 }
 
-/// Logs what the RIB refused (loops) or could not do; the session goes on.
+/// Logs what the RIB refused (loops, unusable next hops) or could not do; the session goes
+/// on.
 fn log_rib_error(peer: IpAddr, result: Result<(), RibError>) {
     if let Err(err) = result {
         warn!(%peer, %err, "routes not accepted");
+    }
+}
+
+/// Whether an announced prefix is a unicast destination; the others are ignored and logged
+/// (RFC 4271 §6.3), the rest of the UPDATE stands.
+fn unicast_destination(peer: IpAddr, prefix: IpNet) -> bool {
+    match check_prefix(prefix) {
+        Ok(()) => true,
+        Err(err) => {
+            warn!(%peer, %err, "prefix ignored (RFC 4271 §6.3)");
+            false
+        }
     }
 }
 
@@ -594,6 +609,7 @@ impl Core {
             },
             advertised: hashbrown::HashSet::new(),
         });
+        self.refresh_own_addresses();
         self.emit(Event::PeerUp { peer, peer_as });
         self.send_full_table(peer, None);
     }
@@ -603,10 +619,37 @@ impl Core {
         if let Err(err) = self.rib.remove_peer(session.rib_id, &mut self.changes) {
             warn!(%err, "removing a peer from the RIB");
         }
+        self.refresh_own_addresses();
         self.publish_changes();
     }
 
-    async fn update_from(&mut self, peer: IpAddr, generation: u64, update: crate::packet::Update) {
+    /// Tells the RIB which addresses are ours, so that no route is taken whose next hop is
+    /// one of them (RFC 4271 §6.3 a): the configured ones, the listeners', and our end of
+    /// every Established session.
+    fn refresh_own_addresses(&mut self) {
+        let listening = self.config.listen.iter().map(|a| canonical(a.ip()));
+        let sessions = self
+            .peers
+            .values()
+            .filter_map(|e| e.session.as_ref())
+            .map(|s| s.target.local_address);
+        let own = self
+            .config
+            .local_addresses
+            .iter()
+            .map(|a| canonical(*a))
+            .chain(listening)
+            .chain(sessions)
+            .filter(|a| !a.is_unspecified());
+        self.rib.set_own_addresses(own);
+    }
+
+    async fn update_from(
+        &mut self,
+        peer: IpAddr,
+        generation: u64,
+        mut update: crate::packet::Update,
+    ) {
         let Some(entry) = self.peers.get(&peer) else {
             return;
         };
@@ -620,6 +663,12 @@ impl Core {
         let rib_id = session.rib_id;
         let families = session.negotiated.families.clone();
         let max_prefix = entry.config.max_prefix;
+        update
+            .nlri
+            .retain(|p| unicast_destination(peer, IpNet::V4(*p)));
+        if let Some(reach) = &mut update.mp_reach {
+            reach.nlri.retain(|p| unicast_destination(peer, *p));
+        }
         let mut withdrawn = update.withdrawn.len();
         let mut announced = 0;
         if !update.withdrawn.is_empty() {

@@ -47,7 +47,10 @@ pub fn export(
     if attrs.communities.contains(&Community::NO_ADVERTISE) {
         return None;
     }
-    if !target.ibgp && attrs.communities.contains(&Community::NO_EXPORT) {
+    // NO_EXPORT_SUBCONFED keeps a route inside the member AS of a confederation; we are in
+    // none, so it is NO_EXPORT to us (RFC 1997).
+    let inside_only = [Community::NO_EXPORT, Community::NO_EXPORT_SUBCONFED];
+    if !target.ibgp && attrs.communities.iter().any(|c| inside_only.contains(c)) {
         return None;
     }
     match source {
@@ -199,6 +202,9 @@ mod tests {
         assert!(export(&a, None, Source::Local, &target(true)).is_some());
         a.communities = vec![Community::NO_ADVERTISE];
         assert!(export(&a, None, Source::Local, &target(true)).is_none());
+        a.communities = vec![Community::new(65001, 7), Community::NO_EXPORT_SUBCONFED];
+        assert!(export(&a, None, Source::Local, &target(false)).is_none());
+        assert!(export(&a, None, Source::Local, &target(true)).is_some());
     }
 
     #[test]

@@ -7,12 +7,14 @@
 mod interop;
 mod malformed_cases;
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Mutex, Once};
 use std::time::Duration;
 
 use bgp::packet::{
     AsPath, Capability, DecodeOptions, EncodeOptions, Message, MpReach, Notification, Open, Origin,
-    PathAttributes, Update, decode_message, encode_message, frame_length,
+    PathAttributes, RefreshSubtype, RouteRefresh, Update, decode_message, encode_message,
+    frame_length,
 };
 use bgp::{
     DownReason, Event, Family, IdleHold, ListenRange, PeerConfig, RemoteAs, Speaker, SpeakerConfig,
@@ -64,12 +66,18 @@ impl Target {
 
     /// A speaker in `local_as` that knows nothing of the raw peer yet.
     async fn bare(local_as: u32, peer_as: u32) -> Target {
+        Target::bare_with(local_as, peer_as, Vec::new()).await
+    }
+
+    /// As [`Target::bare`], with interface addresses of its own (`local_addresses`).
+    async fn bare_with(local_as: u32, peer_as: u32, local_addresses: Vec<IpAddr>) -> Target {
         let endpoint = Endpoint::allocate().unwrap();
         let client = Endpoint::allocate().unwrap();
         let config = SpeakerConfig {
             local_as,
             router_id: endpoint.address.addr(),
             listen: vec![SocketAddr::new(endpoint.ip(), endpoint.port)],
+            local_addresses,
             ..SpeakerConfig::default()
         };
         let (speaker, events) = Speaker::start(config).await.unwrap();
@@ -651,4 +659,271 @@ async fn a_peer_that_fails_again_soon_is_held_back_with_cease_5() {
     let status = &peers[0].status;
     assert_eq!(status.state, bgp::SessionState::Idle);
     assert!(status.next_start.is_some(), "{status:?}");
+}
+
+/// What the speakers of this test binary log, for the tests that check a log line.
+static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+/// Sends tracing output to [`LOGS`].
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut logs) = LOGS.lock() {
+            logs.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs the capturing subscriber once for the whole test binary.
+fn capture_logs() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_writer(|| LogWriter)
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .try_init();
+    });
+}
+
+/// Waits until one logged line contains every one of `parts`.
+async fn wait_log(parts: &[&str]) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let found = LOGS.lock().is_ok_and(|logs| {
+            String::from_utf8_lossy(&logs)
+                .lines()
+                .any(|line| parts.iter().all(|p| line.contains(p)))
+        });
+        if found {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no log line with {parts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// An UPDATE announcing `prefix` from the raw eBGP peer with `next_hop` (NEXT_HOP for IPv4,
+/// the MP_REACH_NLRI next hop for IPv6).
+fn announce_via(prefix: &str, next_hop: IpAddr) -> Message {
+    let Message::Update(mut update) = announce(prefix, false) else {
+        unreachable!("announce builds an UPDATE");
+    };
+    match (&mut update.mp_reach, next_hop) {
+        (Some(reach), nh) => reach.next_hops = vec![nh],
+        (None, IpAddr::V4(nh)) => {
+            if let Some(a) = update.attributes.as_mut() {
+                a.next_hop = Some(nh);
+            }
+        }
+        (None, IpAddr::V6(_)) => panic!("an IPv6 next hop for IPv4 prefix {prefix}"),
+    }
+    Message::Update(update)
+}
+
+impl Target {
+    /// The one peer's session has been Established once and still is: nothing reset it.
+    async fn assert_session_never_reset(&self) {
+        let peers = self.speaker.peers().await.unwrap();
+        let status = &peers[0].status;
+        assert_eq!(status.state, bgp::SessionState::Established, "{status:?}");
+        assert_eq!(status.established_count, 1, "{status:?}");
+    }
+}
+
+/// RFC 4271 §6.3 (and RFC 7606 §7.3): a route whose next hop is one of the router's own
+/// addresses — our end of the session, or a configured interface address — or no unicast
+/// host address at all (0.0.0.0, multicast, class E, broadcast; `::`, multicast for IPv6) is
+/// ignored: the peer's earlier route for the prefix goes, the new one is not installed, a
+/// line is logged, and the session lives on without a NOTIFICATION.
+#[tokio::test]
+async fn routes_whose_next_hop_is_ours_or_no_unicast_host_are_ignored_and_logged() {
+    capture_logs();
+    let interface_v4: IpAddr = "192.0.2.77".parse().unwrap();
+    let interface_v6: IpAddr = "2001:db8:77::1".parse().unwrap();
+    let target = Target::bare_with(OUR_AS, PEER_AS, vec![interface_v4, interface_v6]).await;
+    let mut peer = target.peer_config();
+    peer.passive = true;
+    target.speaker.add_peer(peer).await.unwrap();
+    let mut raw = Raw::establish(&target, 90).await;
+    let session_address = target.endpoint.ip();
+    let client = target.client.ip().to_string();
+    let good_v4: IpAddr = "192.0.2.1".parse().unwrap();
+    let good_v6: IpAddr = "2001:db8:ffff::1".parse().unwrap();
+    let table: [(&str, &str, &str); 9] = [
+        ("203.0.113.0/24", "", "is one of our own addresses"),
+        (
+            "203.0.113.0/24",
+            "192.0.2.77",
+            "is one of our own addresses",
+        ),
+        ("203.0.113.0/24", "0.0.0.0", "this network"),
+        ("203.0.113.0/24", "224.0.0.5", "multicast"),
+        ("203.0.113.0/24", "240.0.0.1", "reserved class E"),
+        ("203.0.113.0/24", "255.255.255.255", "limited broadcast"),
+        ("2001:db8:1::/48", "::", "unspecified"),
+        ("2001:db8:1::/48", "ff02::1", "multicast"),
+        (
+            "2001:db8:1::/48",
+            "2001:db8:77::1",
+            "is one of our own addresses",
+        ),
+    ];
+    for (prefix, bad, why) in table {
+        let bad: IpAddr = if bad.is_empty() {
+            session_address
+        } else {
+            bad.parse().unwrap()
+        };
+        let good = if bad.is_ipv4() { good_v4 } else { good_v6 };
+        raw.send(&announce_via(prefix, good)).await;
+        target.wait_route(prefix, true).await;
+        raw.send(&announce_via(prefix, bad)).await;
+        target.wait_route(prefix, false).await;
+        wait_log(&[
+            "routes not accepted",
+            &client,
+            &format!("NEXT_HOP {bad} "),
+            why,
+        ])
+        .await;
+    }
+    target.assert_session_never_reset().await;
+}
+
+/// Ignoring is per route, not treat-as-withdraw: in one UPDATE, the IPv4 routes whose
+/// NEXT_HOP is unusable are ignored while the IPv6 routes of its MP_REACH_NLRI (with a good
+/// next hop) are taken; a multicast prefix among good ones is ignored alone (RFC 4271 §6.3).
+#[tokio::test]
+async fn only_the_routes_that_fail_a_semantic_check_are_ignored() {
+    capture_logs();
+    let target = Target::start().await;
+    let mut raw = Raw::establish(&target, 90).await;
+    let Message::Update(v6) = announce("2001:db8:2::/48", false) else {
+        unreachable!("announce builds an UPDATE");
+    };
+    let mut attributes = route_attrs(false);
+    attributes.next_hop = Some(Ipv4Addr::UNSPECIFIED);
+    raw.send(&Message::Update(Update {
+        attributes: Some(attributes),
+        nlri: vec!["198.51.100.0/24".parse().unwrap()],
+        mp_reach: v6.mp_reach,
+        ..Update::default()
+    }))
+    .await;
+    target.wait_route("2001:db8:2::/48", true).await;
+    assert!(!target.route_present("198.51.100.0/24").await);
+    raw.send(&Message::Update(Update {
+        attributes: Some(route_attrs(false)),
+        nlri: vec![
+            "224.1.0.0/16".parse().unwrap(),
+            "10.9.0.0/16".parse().unwrap(),
+        ],
+        ..Update::default()
+    }))
+    .await;
+    target.wait_route("10.9.0.0/16", true).await;
+    assert!(!target.route_present("224.1.0.0/16").await);
+    let client = target.client.ip().to_string();
+    wait_log(&[
+        "prefix ignored",
+        &client,
+        "224.1.0.0/16 is not a unicast destination",
+    ])
+    .await;
+    target.assert_session_never_reset().await;
+}
+
+/// RFC 7607 §2: AS 0 in an AS_PATH makes the UPDATE malformed whoever sends it; its routes
+/// are withdrawn (RFC 7606 treat-as-withdraw), the error is logged, the session stays.
+#[tokio::test]
+async fn as_0_in_the_as_path_withdraws_the_routes_and_is_logged() {
+    capture_logs();
+    for (target, ibgp) in [
+        (Target::start().await, false),
+        (Target::start_with(IBGP_AS, IBGP_AS).await, true),
+    ] {
+        let mut raw = Raw::establish(&target, 90).await;
+        raw.send(&announce("203.0.113.0/24", ibgp)).await;
+        target.wait_route("203.0.113.0/24", true).await;
+        let Message::Update(mut update) = announce("203.0.113.0/24", ibgp) else {
+            unreachable!("announce builds an UPDATE");
+        };
+        if let Some(a) = update.attributes.as_mut() {
+            a.as_path = AsPath::from_sequence(if ibgp { vec![0] } else { vec![PEER_AS, 0] });
+        }
+        raw.send(&Message::Update(update)).await;
+        target.wait_route("203.0.113.0/24", false).await;
+        let client = target.client.ip().to_string();
+        wait_log(&[
+            "malformed attribute",
+            &client,
+            "TreatAsWithdraw",
+            "AS number 0",
+        ])
+        .await;
+        target.assert_session_never_reset().await;
+    }
+}
+
+/// RFC 7313 §5: a ROUTE-REFRESH of unknown subtype is ignored whatever its length, and so are
+/// BoRR and EoRR (we never announce Enhanced Route Refresh); only a request makes the speaker
+/// send the family again. The ignored ones for IPv4 are followed by a request for IPv6: the
+/// IPv6 End-of-RIB must come with no IPv4 re-send before it.
+#[tokio::test]
+async fn route_refresh_of_other_subtypes_is_ignored_and_a_request_is_answered() {
+    capture_logs();
+    let target = Target::start().await;
+    let mut raw = Raw::establish(&target, 90).await;
+    let ipv6_end_of_rib = |u: &Update| {
+        u.mp_unreach
+            .as_ref()
+            .is_some_and(|m| m.afi_safi == Family::Ipv6Unicast.afi_safi() && m.withdrawn.is_empty())
+            && u.nlri.is_empty()
+            && u.withdrawn.is_empty()
+    };
+    // The initial table: IPv4 End-of-RIB, then IPv6.
+    loop {
+        match raw.recv().await {
+            Some(Message::Update(u)) if ipv6_end_of_rib(&u) => break,
+            Some(_) => continue,
+            None => panic!("closed before the initial End-of-RIB"),
+        }
+    }
+    let ipv4 = Family::Ipv4Unicast.afi_safi();
+    raw.send_bytes(&malformed_cases::frame(5, &[0, 1, 3, 1, 0, 0, 0]))
+        .await;
+    for subtype in [RefreshSubtype::Begin, RefreshSubtype::End] {
+        raw.send(&Message::RouteRefresh(RouteRefresh {
+            afi_safi: ipv4,
+            subtype,
+        }))
+        .await;
+    }
+    raw.send(&Message::RouteRefresh(RouteRefresh::request(
+        Family::Ipv6Unicast.afi_safi(),
+    )))
+    .await;
+    loop {
+        match raw.recv().await {
+            Some(Message::Update(u)) if ipv6_end_of_rib(&u) => break,
+            Some(Message::Update(u)) => panic!("IPv4 sent again for an ignored message: {u:?}"),
+            Some(Message::Keepalive) => continue,
+            other => panic!("expected the IPv6 End-of-RIB, got {other:?}"),
+        }
+    }
+    let client = target.client.ip().to_string();
+    for subtype in ["subtype=3", "subtype=1", "subtype=2"] {
+        wait_log(&["ROUTE-REFRESH that is no request ignored", &client, subtype]).await;
+    }
+    target.assert_session_never_reset().await;
 }

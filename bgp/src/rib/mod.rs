@@ -29,7 +29,8 @@ use std::time::{Duration, Instant, SystemTime};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use smallvec::SmallVec;
 
-use crate::packet::{AsPath, Family, PathAttributes};
+use crate::packet::semantic::check_next_hop;
+use crate::packet::{AsPath, Family, PathAttributes, SemanticError};
 
 pub use attributes::SharedAttributes;
 pub use decision::{LLGR_STALE, Reason};
@@ -221,6 +222,9 @@ pub enum ImportError {
     /// Reflected from our own cluster (RFC 4456 §8; cluster ID = router ID).
     #[error("CLUSTER_LIST contains our cluster ID {0}")]
     ClusterLoop(Ipv4Addr),
+    /// The next hop is not usable (RFC 4271 §6.3, RFC 7606 §7.3): the route is ignored.
+    #[error(transparent)]
+    NextHop(SemanticError),
 }
 
 /// Errors of RIB operations.
@@ -263,6 +267,8 @@ struct Shared {
     interner: Interner,
     epoch: Instant,
     epoch_wall: SystemTime,
+    /// This router's own addresses: a received next hop must not be one of them.
+    own_addresses: hashbrown::HashSet<IpAddr>,
 }
 
 impl Shared {
@@ -857,8 +863,16 @@ impl Rib {
                 interner: Interner::default(),
                 epoch: Instant::now(),
                 epoch_wall: SystemTime::now(),
+                own_addresses: hashbrown::HashSet::new(),
             },
         }
+    }
+
+    /// Sets this router's own addresses (interfaces, sessions, listeners): routes received
+    /// afterwards whose next hop is one of them are refused at import (RFC 4271 §6.3 a).
+    /// Routes already stored are not looked at again.
+    pub fn set_own_addresses(&mut self, addresses: impl IntoIterator<Item = IpAddr>) {
+        self.shared.own_addresses = addresses.into_iter().collect();
     }
 
     /// The decision settings in force.
@@ -955,7 +969,8 @@ impl Rib {
 
     /// The import checks, all in this one place: AS_PATH loop (our AS, or the session's
     /// `local-as`), ORIGINATOR_ID equal to our router ID, our cluster ID (= router ID) in the
-    /// CLUSTER_LIST. Locally originated routes are not checked.
+    /// CLUSTER_LIST, and a next hop that is no unicast host address or one of ours
+    /// ([`check_next_hop`]). Locally originated routes are not checked.
     pub fn import_check(&self, peer: PeerId, attrs: &SharedAttributes) -> Result<(), ImportError> {
         if peer == PeerId::LOCAL {
             return Ok(());
@@ -980,7 +995,8 @@ impl Rib {
         if attrs.cluster_list().contains(&cfg.router_id) {
             return Err(ImportError::ClusterLoop(cfg.router_id));
         }
-        Ok(())
+        let own = &self.shared.own_addresses;
+        check_next_hop(attrs.next_hop(), |a| own.contains(&a)).map_err(ImportError::NextHop)
     }
 
     /// Adds (or replaces) the paths of `peer` for `prefixes`, all with `attrs`, and reports

@@ -821,6 +821,85 @@ fn routes_with_our_as_originator_or_cluster_id_are_refused_and_withdraw_the_old_
     ));
 }
 
+/// RFC 4271 §6.3: a next hop that is one of our addresses, or no unicast host address at
+/// all, makes the route unusable: it is refused at import, the peer's earlier route for the
+/// prefix goes, and nothing of it takes part in the decision.
+#[test]
+fn routes_whose_next_hop_is_ours_or_no_unicast_host_are_refused() {
+    let mut rib = Rib::new(config());
+    rib.set_own_addresses([ip("192.0.2.7"), ip("2001:db8::7")]);
+    let mut ch = Vec::new();
+    let p1 = rib.add_peer(peer("10.0.0.1", 65001)).unwrap();
+    let p2 = rib.add_peer(peer("10.0.0.2", 65002)).unwrap();
+    let v4_prefix = net("203.0.113.0/24");
+    let v6_prefix = net("2001:db8:1::/48");
+    let path = |asn| with(|a| a.as_path = seq(&[asn]));
+    let other = attrs(&mut rib, "10.0.0.2", path(65002));
+    rib.announce(p2, &[v4_prefix], &other, &mut ch).unwrap();
+    for (prefix, good, bad, expected) in [
+        (
+            v4_prefix,
+            "10.0.0.1",
+            "192.0.2.7",
+            SemanticError::NextHopIsOurs {
+                address: ip("192.0.2.7"),
+            },
+        ),
+        (
+            v4_prefix,
+            "10.0.0.1",
+            "224.0.0.9",
+            SemanticError::NextHopNotUnicast {
+                address: ip("224.0.0.9"),
+                class: "multicast",
+            },
+        ),
+        (
+            v6_prefix,
+            "2001:db8::1",
+            "2001:db8::7",
+            SemanticError::NextHopIsOurs {
+                address: ip("2001:db8::7"),
+            },
+        ),
+        (
+            v6_prefix,
+            "2001:db8::1",
+            "::",
+            SemanticError::NextHopNotUnicast {
+                address: ip("::"),
+                class: "unspecified",
+            },
+        ),
+    ] {
+        let good = attrs(&mut rib, good, path(65001));
+        rib.announce(p1, &[prefix], &good, &mut ch).unwrap();
+        assert_eq!(
+            rib.paths_newest_first(prefix).len(),
+            1 + usize::from(prefix.addr().is_ipv4())
+        );
+        let shared = rib.intern(RouteAttributes::new(path(65001), ip(bad)));
+        let reason = ImportError::NextHop(expected);
+        assert_eq!(
+            rib.announce(p1, &[prefix], &shared, &mut ch),
+            Err(RibError::Rejected {
+                peer: p1,
+                prefixes: 1,
+                reason: reason.clone(),
+            }),
+            "{bad}"
+        );
+        let paths = rib.paths_newest_first(prefix);
+        assert!(
+            paths.iter().all(|p| p.peer != p1),
+            "{bad}: the earlier route is gone"
+        );
+        assert!(!reason.to_string().is_empty());
+    }
+    // The other peer's route for the IPv4 prefix was never touched and is the best one.
+    assert_eq!(rib.best(v4_prefix).map(|b| b.peer), Some(p2));
+}
+
 #[test]
 fn ipv6_routes_live_in_their_own_table() {
     let mut rib = Rib::new(config());
