@@ -85,6 +85,9 @@ fn path(p: &RoutePath, router_id: Ipv4Addr) -> PathView {
             .received
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
+        communities: attrs.communities.clone(),
+        ext_communities: attrs.ext_communities.clone(),
+        large_communities: attrs.large_communities.clone(),
     }
 }
 

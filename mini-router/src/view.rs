@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
+pub use bgp::packet::{Community, ExtCommunity, LargeCommunity};
+
 /// The BGP instance as `show ip bgp` headers show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BgpInstanceView {
@@ -107,6 +109,12 @@ pub struct PathView {
     pub best_reason: Option<String>,
     /// When it was last updated, seconds since the epoch.
     pub last_update: u64,
+    /// COMMUNITIES, as received.
+    pub communities: Vec<Community>,
+    /// EXTENDED COMMUNITIES, as received.
+    pub ext_communities: Vec<ExtCommunity>,
+    /// LARGE_COMMUNITY, as received.
+    pub large_communities: Vec<LargeCommunity>,
 }
 
 impl PathView {

@@ -10,9 +10,9 @@ use mini_router::cli::command::Afi;
 use mini_router::render::bgp::{self, TableFooter};
 use mini_router::render::{route, system};
 use mini_router::view::{
-    BgpInstanceView, CapStatus, CapabilitiesView, InterfaceView, KernelRouteView, MessageCounts,
-    NeighborView, NexthopView, Origin, PathSource, PathView, RouteProtocol, RouteView,
-    SessionState, VersionView,
+    AsPathSegment, BgpInstanceView, CapStatus, CapabilitiesView, Community, ExtCommunity,
+    InterfaceView, KernelRouteView, LargeCommunity, MessageCounts, NeighborView, NexthopView,
+    Origin, PathSource, PathView, RouteProtocol, RouteView, SessionState, VersionView,
 };
 use regex::Regex;
 
@@ -105,6 +105,9 @@ fn path(node: &str, best: bool, multipath: bool, reason: Option<&str>) -> PathVi
         source: PathSource::Internal,
         best_reason: reason.map(str::to_string),
         last_update: 1795638377,
+        communities: vec![],
+        ext_communities: vec![],
+        large_communities: vec![],
     }
 }
 
@@ -578,4 +581,214 @@ fn a_neighbor_that_went_down_shows_when_its_next_attempt_is_due() {
         serde_json::from_str(&bgp::neighbors_json(std::slice::from_ref(&active))).unwrap();
     assert_eq!(json["10.192.0.3"]["nextConnectTimerDueInMsecs"], 118_000);
     assert!(json["10.192.0.3"].get("nextStartTimerDueInMsecs").is_none());
+}
+
+/// The communities capture (tests/frr-8.4/communities/): FRR 8.4 with one eBGP peer, ExaBGP
+/// in AS 65001 on 127.0.77.2, announcing routes with standard, extended and large
+/// communities in the order of `exabgp.conf`, as wire order.
+mod communities {
+    use super::*;
+
+    const PEER: &str = "127.0.77.2";
+
+    fn instance(table_version: u64) -> BgpInstanceView {
+        BgpInstanceView {
+            router_id: v4("127.0.77.1"),
+            local_as: 64512,
+            table_version,
+            default_local_pref: 100,
+            rib_memory: 0,
+            peer_memory: 0,
+        }
+    }
+
+    fn ext(hex: &str) -> ExtCommunity {
+        ExtCommunity(u64::from_str_radix(hex, 16).unwrap().to_be_bytes())
+    }
+
+    fn large(global: u32, local1: u32, local2: u32) -> LargeCommunity {
+        LargeCommunity {
+            global,
+            local1,
+            local2,
+        }
+    }
+
+    fn standard(words: &[(u16, u16)]) -> Vec<Community> {
+        words.iter().map(|(a, v)| Community::new(*a, *v)).collect()
+    }
+
+    /// A route from the peer with the communities of one `exabgp.conf` line.
+    fn route(
+        prefix: &str,
+        version: u64,
+        next_hop: &str,
+        f: impl FnOnce(&mut PathView),
+    ) -> RouteView {
+        let mut p = path(PEER, true, false, Some("First path received"));
+        p.next_hop = ip(next_hop);
+        p.local_pref = None;
+        p.as_path = vec![AsPathSegment::Sequence(vec![65001])];
+        p.origin = Origin::Igp;
+        p.source = PathSource::External;
+        f(&mut p);
+        // No-export and no-advertise routes were not advertised back to the peer.
+        let held = p
+            .communities
+            .iter()
+            .any(|c| [Community::NO_EXPORT, Community::NO_ADVERTISE].contains(c));
+        RouteView {
+            prefix: prefix.parse().unwrap(),
+            version,
+            paths: vec![p],
+            advertised_to: if held { vec![] } else { vec![ip(PEER)] },
+        }
+    }
+
+    fn routes() -> Vec<RouteView> {
+        vec![
+            route("192.0.2.0/24", 12, PEER, |p| {
+                p.large_communities = vec![large(64512, 1, 2)];
+            }),
+            route("192.0.2.64/26", 9, PEER, |p| {
+                p.ext_communities = [
+                    "010cc00002010007",
+                    "0004fc0047c35000",
+                    "4004fc004e6e6b28",
+                    "030d000000000000",
+                    "0603001122334455",
+                    "0600010000000005",
+                    "0608010000000000",
+                    "0602aabbccddeeff",
+                    "0601000000000000",
+                    "0606010003000064",
+                    "0800000000000005",
+                    "8008fc0000000064",
+                    "8007000000010000",
+                    "8007000000000000",
+                    "80060000447a0000",
+                    "8009000000000005",
+                    "4300000000000001",
+                    "4300000000000002",
+                    "4300000000000003",
+                    "4300000000000007",
+                    "0309000000000000",
+                    "8102c0000201000a",
+                    "820200000fa00007",
+                    "0005fc0000000001",
+                    "4104c00002010001",
+                ]
+                .iter()
+                .map(|h| ext(h))
+                .collect();
+            }),
+            route("192.0.2.128/25", 13, PEER, |p| {
+                p.ext_communities = vec![ext("0002fc0000000064")];
+            }),
+            route("198.51.100.0/24", 11, PEER, |p| {
+                p.communities = standard(&[(64512, 100)]);
+            }),
+            route("203.0.113.0/24", 10, PEER, |p| {
+                // FRR lowers LOCAL_PREF to 0 for graceful-shutdown routes from eBGP peers.
+                p.local_pref = Some(0);
+                p.communities = standard(&[
+                    (65001, 7),
+                    (64512, 100),
+                    (65535, 65281),
+                    (65535, 65282),
+                    (65535, 65283),
+                    (65535, 65284),
+                    (65535, 0),
+                    (65535, 666),
+                    (65535, 1),
+                    (0, 0),
+                    (65001, 7),
+                ]);
+                p.large_communities = vec![
+                    large(65001, 1, 2),
+                    large(64512, 0, 7),
+                    large(4_200_000_000, 1, 1),
+                ];
+                p.ext_communities = [
+                    "0002fc0000000064",
+                    "0003fc0000000007",
+                    "0202fa56ea000005",
+                    "0102c00002010005",
+                    "0103c00002010006",
+                    "4004fc0047f42400",
+                    "030c000000000008",
+                    "8b00000000000001",
+                    "4300000000000000",
+                ]
+                .iter()
+                .map(|h| ext(h))
+                .collect();
+            }),
+        ]
+    }
+
+    fn ipv6_routes() -> Vec<RouteView> {
+        vec![route("2001:db8:1::/48", 3, "2001:db8:ffff::d", |p| {
+            p.communities = standard(&[(65535, 65281), (64512, 100)]);
+            p.large_communities = vec![large(64512, 1, 2)];
+            p.ext_communities = vec![ext("0002fc0000000064")];
+        })]
+    }
+
+    /// Every capture of the folder: (file, our output).
+    fn outputs() -> Vec<(String, String)> {
+        let v4 = routes();
+        let v6 = ipv6_routes();
+        let mut out = vec![
+            (
+                "show_ip_bgp.txt".to_string(),
+                bgp::table(&instance(13), &v4, TableFooter::Displayed),
+            ),
+            (
+                "show_ip_bgp_json.txt".to_string(),
+                bgp::table_json(&instance(13), &v4),
+            ),
+            (
+                "show_bgp_ipv6_unicast.txt".to_string(),
+                bgp::table(&instance(3), &v6, TableFooter::Displayed),
+            ),
+        ];
+        for (command, r) in v4
+            .iter()
+            .map(|r| ("show_ip_bgp", r))
+            .chain(v6.iter().map(|r| ("show_bgp_ipv6_unicast", r)))
+        {
+            let name = format!("{command}_{}", r.prefix.to_string().replace('/', "_"));
+            out.push((format!("{name}.txt"), bgp::prefix_detail(Some(r))));
+            out.push((format!("{name}_json.txt"), bgp::prefix_detail_json(Some(r))));
+        }
+        out
+    }
+
+    #[test]
+    fn community_lines_and_keys_render_as_frr_8_4_after_normalization() {
+        let mut failures = Vec::new();
+        let outputs = outputs();
+        assert_eq!(outputs.len(), 15);
+        for (file, ours) in outputs {
+            let want = normalize(&reference("communities", &file));
+            let got = normalize(&ours);
+            if want != got {
+                failures.push(format!("--- {file}\n--- want\n{want}--- got\n{got}"));
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} mismatches:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+
+    #[test]
+    fn community_outputs_match_their_snapshots() {
+        for (file, ours) in outputs() {
+            insta::assert_snapshot!(file, normalize(&ours));
+        }
+    }
 }

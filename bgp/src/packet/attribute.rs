@@ -202,26 +202,65 @@ pub struct Aggregator {
 pub struct Community(pub u32);
 
 impl Community {
+    /// GRACEFUL_SHUTDOWN (RFC 8326).
+    pub const GRACEFUL_SHUTDOWN: Community = Community(0xFFFF_0000);
+    /// ACCEPT_OWN (RFC 7611).
+    pub const ACCEPT_OWN: Community = Community(0xFFFF_0001);
+    /// LLGR_STALE (RFC 9494).
+    pub const LLGR_STALE: Community = Community(0xFFFF_0006);
+    /// NO_LLGR (RFC 9494).
+    pub const NO_LLGR: Community = Community(0xFFFF_0007);
+    /// BLACKHOLE (RFC 7999).
+    pub const BLACKHOLE: Community = Community(0xFFFF_029A);
     /// NO_EXPORT (RFC 1997).
     pub const NO_EXPORT: Community = Community(0xFFFF_FF01);
     /// NO_ADVERTISE (RFC 1997).
     pub const NO_ADVERTISE: Community = Community(0xFFFF_FF02);
     /// NO_EXPORT_SUBCONFED (RFC 1997).
     pub const NO_EXPORT_SUBCONFED: Community = Community(0xFFFF_FF03);
+    /// NOPEER (RFC 3765).
+    pub const NO_PEER: Community = Community(0xFFFF_FF04);
+
+    /// The well-known communities with the names FRR prints for them (`show ip bgp`,
+    /// route-maps): the IANA registry's, plus `internet` for 0:0.
+    pub const WELL_KNOWN: [(Community, &'static str); 15] = [
+        (Community(0), "internet"),
+        (Community::GRACEFUL_SHUTDOWN, "graceful-shutdown"),
+        (Community::ACCEPT_OWN, "accept-own"),
+        (Community(0xFFFF_0002), "route-filter-translated-v4"),
+        (Community(0xFFFF_0003), "route-filter-v4"),
+        (Community(0xFFFF_0004), "route-filter-translated-v6"),
+        (Community(0xFFFF_0005), "route-filter-v6"),
+        (Community::LLGR_STALE, "llgr-stale"),
+        (Community::NO_LLGR, "no-llgr"),
+        (Community(0xFFFF_0008), "accept-own-nexthop"),
+        (Community::BLACKHOLE, "blackhole"),
+        (Community::NO_EXPORT, "no-export"),
+        (Community::NO_ADVERTISE, "no-advertise"),
+        (Community::NO_EXPORT_SUBCONFED, "local-AS"),
+        (Community::NO_PEER, "no-peer"),
+    ];
 
     /// Builds `high:low`.
     pub const fn new(high: u16, low: u16) -> Self {
         Community(((high as u32) << 16) | low as u32)
     }
+
+    /// The name of a well-known community (see [`Community::WELL_KNOWN`]).
+    pub fn well_known_name(self) -> Option<&'static str> {
+        Community::WELL_KNOWN
+            .iter()
+            .find(|(c, _)| *c == self)
+            .map(|(_, name)| *name)
+    }
 }
 
 impl fmt::Display for Community {
+    /// A well-known community by its name, any other as `ASN:VALUE`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Community::NO_EXPORT => f.write_str("no-export"),
-            Community::NO_ADVERTISE => f.write_str("no-advertise"),
-            Community::NO_EXPORT_SUBCONFED => f.write_str("local-AS"),
-            Community(v) => write!(f, "{}:{}", v >> 16, v & 0xFFFF),
+        match self.well_known_name() {
+            Some(name) => f.write_str(name),
+            None => write!(f, "{}:{}", self.0 >> 16, self.0 & 0xFFFF),
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::packet::Community;
 use super::{DecisionConfig, PeerInfo, SharedAttributes};
 
 /// The LLGR_STALE well-known community (RFC 9494): FRR ranks such paths below every other.
-pub const LLGR_STALE: Community = Community(0xFFFF_0006);
+pub const LLGR_STALE: Community = Community::LLGR_STALE;
 
 /// Why the best path of a prefix won: the step of the decision process that decided the last
 /// comparison, with FRR's wording (`show ip bgp PREFIX` prints `best (Router ID)`).

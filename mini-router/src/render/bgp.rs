@@ -8,8 +8,8 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde_json::{Map, Value, json};
 
-use super::json;
 use super::time::{ctime, uptime};
+use super::{community, json};
 use crate::cli::command::Afi;
 use crate::view::{
     AsPathSegment, BgpInstanceView, CapStatus, NeighborView, PathSource, PathView, RouteView,
@@ -135,15 +135,27 @@ pub fn prefix_detail(route: Option<&RouteView>) -> String {
     let Some(r) = route.filter(|r| !r.paths.is_empty()) else {
         return "% Network not in table\n".to_string();
     };
-    let best = r.paths.iter().position(|p| p.best).map(|i| i + 1);
+    let best = r.paths.iter().position(|p| p.best);
     let mut out = format!(
-        "BGP routing table entry for {}, version {}\nPaths: ({} available, {}table default)\n",
+        "BGP routing table entry for {}, version {}\nPaths: ({} available",
         r.prefix,
         r.version,
         r.paths.len(),
-        best.map(|b| format!("best #{b}, "))
-            .unwrap_or_else(|| "no best path, ".to_string())
     );
+    match best {
+        Some(i) => {
+            let _ = write!(out, ", best #{}, table default", i + 1);
+            let note = r
+                .paths
+                .get(i)
+                .and_then(|p| community::paths_note(&p.communities));
+            if let Some(note) = note {
+                let _ = write!(out, ", {note}");
+            }
+        }
+        None => out.push_str(", no best path"),
+    }
+    out.push_str(")\n");
     if r.advertised_to.is_empty() {
         out.push_str("  Not advertised to any peer\n");
     } else {
@@ -200,6 +212,18 @@ pub fn prefix_detail(route: Option<&RouteView>) -> String {
             ));
         }
         let _ = writeln!(out, "      {}", attrs.join(", "));
+        if !p.communities.is_empty() {
+            let (text, _) = community::standard(&p.communities);
+            let _ = writeln!(out, "      Community: {text}");
+        }
+        if !p.ext_communities.is_empty() {
+            let text = community::extended(&p.ext_communities);
+            let _ = writeln!(out, "      Extended Community: {text}");
+        }
+        if !p.large_communities.is_empty() {
+            let text = community::large(&p.large_communities).join(" ");
+            let _ = writeln!(out, "      Large Community: {text}");
+        }
         let _ = writeln!(out, "      Last update: {}", ctime(p.last_update));
     }
     out
@@ -289,20 +313,35 @@ pub fn prefix_detail_json(route: Option<&RouteView>) -> String {
                     }),
                 );
             }
+            if !p.communities.is_empty() {
+                let (text, list) = community::standard(&p.communities);
+                m.insert("community".into(), json!({"string": text, "list": list}));
+            }
+            if !p.ext_communities.is_empty() {
+                let text = community::extended(&p.ext_communities);
+                m.insert("extendedCommunity".into(), json!({"string": text}));
+            }
+            if !p.large_communities.is_empty() {
+                let list = community::large(&p.large_communities);
+                m.insert(
+                    "largeCommunity".into(),
+                    json!({"string": list.join(" "), "list": list}),
+                );
+            }
             m.insert(
                 "lastUpdate".into(),
                 json!({"epoch": p.last_update, "string": format!("{}\n", ctime(p.last_update))}),
             );
-            m.insert(
-                "nexthops".into(),
-                json!([{
-                    "ip": p.next_hop.to_string(),
-                    "afi": afi_name(&r.prefix),
-                    "metric": 0,
-                    "accessible": true,
-                    "used": true,
-                }]),
-            );
+            let mut next_hop = Map::new();
+            next_hop.insert("ip".into(), json!(p.next_hop.to_string()));
+            next_hop.insert("afi".into(), json!(afi_name(&r.prefix)));
+            if r.prefix.addr().is_ipv6() {
+                next_hop.insert("scope".into(), json!("global"));
+            }
+            next_hop.insert("metric".into(), json!(0));
+            next_hop.insert("accessible".into(), json!(true));
+            next_hop.insert("used".into(), json!(true));
+            m.insert("nexthops".into(), json!([next_hop]));
             let peer_id = p.peer.map(|a| a.to_string()).unwrap_or_else(|| "0.0.0.0".to_string());
             m.insert(
                 "peer".into(),

@@ -2,6 +2,7 @@
 //! (and its JSON forms). No I/O: the caller collects the view, these functions lay it out.
 
 pub mod bgp;
+pub mod community;
 pub mod json;
 pub mod route;
 pub mod system;
