@@ -206,7 +206,7 @@ async fn serve(options: Options, socket: PathBuf, interactive: bool) -> Result<(
     let parts = RouterParts {
         config,
         config_path: options.config.clone(),
-        reconciler: Reconciler::new(listen),
+        reconciler: Reconciler::new(listen, crate::links::own_addresses(&interfaces)),
         fib,
         default_router_id,
     };

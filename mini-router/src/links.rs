@@ -164,10 +164,32 @@ pub fn router_id_from(interfaces: &[InterfaceView]) -> Ipv4Addr {
         .unwrap_or(Ipv4Addr::UNSPECIFIED)
 }
 
+/// Every address of every interface: the addresses a received next hop must not be (FRR's
+/// "nexthop self" check, RFC 4271 §6.3).
+pub fn own_addresses(interfaces: &[InterfaceView]) -> Vec<IpAddr> {
+    interfaces
+        .iter()
+        .flat_map(|i| i.addresses.iter().map(IpNet::addr))
+        .collect()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn own_addresses_are_every_interface_address_without_its_length() {
+        let interfaces = [
+            iface("lo", &["127.0.0.1/8", "::1/128"]),
+            iface("eth0", &["10.192.0.7/24", "fe80::1/64"]),
+        ];
+        let own: Vec<String> = own_addresses(&interfaces)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(own, ["127.0.0.1", "::1", "10.192.0.7", "fe80::1"]);
+    }
 
     fn iface(name: &str, addrs: &[&str]) -> InterfaceView {
         InterfaceView {

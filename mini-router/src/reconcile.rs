@@ -155,16 +155,20 @@ pub enum ReconcileError {
 /// Keeps a [`Speaker`] in the state the configuration asks for.
 pub struct Reconciler {
     listen: Vec<SocketAddr>,
+    local_addresses: Vec<IpAddr>,
     running: Option<(Speaker, Desired)>,
     /// The event stream of a speaker started since the last [`Reconciler::take_events`].
     started: Option<mpsc::Receiver<bgp::Event>>,
 }
 
 impl Reconciler {
-    /// A reconciler whose speakers listen on `listen`.
-    pub fn new(listen: Vec<SocketAddr>) -> Self {
+    /// A reconciler whose speakers listen on `listen` and know `local_addresses` (the
+    /// interfaces') as this router's own: a received route with one of them as next hop is
+    /// ignored, as FRR does.
+    pub fn new(listen: Vec<SocketAddr>, local_addresses: Vec<IpAddr>) -> Self {
         Reconciler {
             listen,
+            local_addresses,
             running: None,
             started: None,
         }
@@ -228,6 +232,7 @@ impl Reconciler {
             readvertise: true,
             max_paths_ebgp: want.max_paths.0,
             max_paths_ibgp: want.max_paths.1,
+            local_addresses: self.local_addresses.clone(),
             ..SpeakerConfig::default()
         };
         let (speaker, events) = Speaker::start(config).await?;
