@@ -274,6 +274,11 @@ fn route_block(spec: &PeerSpec, route: &Route, addr: Ipv4Addr) -> String {
     for (g, a, b) in &route.large_communities {
         let _ = write!(s, " bgp_large_community.add(({g},{a},{b}));");
     }
+    for hex in route.ext_community_hex() {
+        // BIRD's generic kind takes the two 32-bit halves as they are.
+        let (high, low) = hex.split_at(8);
+        let _ = write!(s, " bgp_ext_community.add((generic, 0x{high}, 0x{low}));");
+    }
     // prepend() puts each AS in front, so go from the last to the first.
     for asn in route.as_path_prepend.iter().rev() {
         let _ = write!(s, " bgp_path.prepend({asn});");

@@ -282,6 +282,14 @@ fn attributes(spec: &PeerSpec, route: &Route) -> String {
         let list = route.large_community_words();
         let _ = write!(s, " large-community [{}]", list.join(" "));
     }
+    if !route.ext_communities.is_empty() {
+        let list: Vec<String> = route
+            .ext_community_hex()
+            .iter()
+            .map(|h| format!("0x{h}"))
+            .collect();
+        let _ = write!(s, " extended-community [{}]", list.join(" "));
+    }
     if !route.as_path_prepend.is_empty() {
         // ExaBGP sends a configured AS_PATH as given: put its own AS first on eBGP.
         let mut path = Vec::new();

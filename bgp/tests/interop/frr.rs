@@ -312,12 +312,52 @@ fn route_map(route: &Route) -> String {
         let list = route.large_community_words();
         let _ = writeln!(s, " set large-community {}", list.join(" "));
     }
+    let targets: Vec<(u8, String)> = route
+        .ext_communities
+        .iter()
+        .map(|c| (c[1], frr_route_target(*c)))
+        .collect();
+    for (keyword, subtype) in [("rt", 0x02), ("soo", 0x03)] {
+        let list: Vec<&str> = targets
+            .iter()
+            .filter(|(s, _)| *s == subtype)
+            .map(|(_, t)| t.as_str())
+            .collect();
+        if !list.is_empty() {
+            let _ = writeln!(s, " set extcommunity {keyword} {}", list.join(" "));
+        }
+    }
     if !route.as_path_prepend.is_empty() {
         let list: Vec<String> = route.as_path_prepend.iter().map(u32::to_string).collect();
         let _ = writeln!(s, " set as-path prepend {}", list.join(" "));
     }
     s.push_str("exit\n");
     s
+}
+
+/// `ASN:N` or `A.B.C.D:N` of a route target or site of origin; FRR's route-maps set no other
+/// kind of extended community.
+fn frr_route_target(c: [u8; 8]) -> String {
+    match c {
+        [0x00, 0x02 | 0x03, a, b, c, d, e, f] => format!(
+            "{}:{}",
+            u16::from_be_bytes([a, b]),
+            u32::from_be_bytes([c, d, e, f])
+        ),
+        [0x01, 0x02 | 0x03, a, b, c, d, e, f] => {
+            format!(
+                "{}:{}",
+                Ipv4Addr::new(a, b, c, d),
+                u16::from_be_bytes([e, f])
+            )
+        }
+        [0x02, 0x02 | 0x03, a, b, c, d, e, f] => format!(
+            "{}:{}",
+            u32::from_be_bytes([a, b, c, d]),
+            u16::from_be_bytes([e, f])
+        ),
+        other => panic!("FRR's route-maps cannot set extended community {other:02x?}"),
+    }
 }
 
 /// Sequence number of the catch-all entries of the outbound next-hop route-maps; per-route

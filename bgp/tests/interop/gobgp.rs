@@ -179,8 +179,55 @@ impl GoBgp {
             let list: Vec<String> = route.as_path_prepend.iter().map(u32::to_string).collect();
             args.extend(["aspath".into(), list.join(",")]);
         }
+        // What remains of the arguments are extended communities.
+        for c in &route.ext_communities {
+            args.extend(gobgp_ext_community(*c));
+        }
         args
     }
+}
+
+/// The `gobgp global rib add` words for one extended community: its CLI has route targets
+/// (`rt A:N`, with a 2-octet AS, an IPv4 address or a 4-octet AS), origin validation states
+/// and encapsulations; anything else cannot be sent from it.
+fn gobgp_ext_community(c: [u8; 8]) -> Vec<String> {
+    let [kind, sub, a, b, c2, d, e, f] = c;
+    let words: Vec<String> = match (kind, sub) {
+        (0x00, 0x02) => vec![
+            "rt".into(),
+            format!(
+                "{}:{}",
+                u16::from_be_bytes([a, b]),
+                u32::from_be_bytes([c2, d, e, f])
+            ),
+        ],
+        (0x01, 0x02) => vec![
+            "rt".into(),
+            format!(
+                "{}:{}",
+                Ipv4Addr::new(a, b, c2, d),
+                u16::from_be_bytes([e, f])
+            ),
+        ],
+        // A 4-octet AS only in asdot notation: GoBGP reads `4200000000:5` as a 2-octet AS.
+        (0x02, 0x02) => vec![
+            "rt".into(),
+            format!(
+                "{}.{}:{}",
+                u16::from_be_bytes([a, b]),
+                u16::from_be_bytes([c2, d]),
+                u16::from_be_bytes([e, f])
+            ),
+        ],
+        (0x43, 0x00) => match f {
+            0 => vec!["valid".into()],
+            1 => vec!["not-found".into()],
+            _ => vec!["invalid".into()],
+        },
+        (0x03, 0x0c) if u16::from_be_bytes([e, f]) == 8 => vec!["encap".into(), "vxlan".into()],
+        _ => panic!("GoBGP's CLI cannot send extended community {c:02x?}"),
+    };
+    words
 }
 
 /// Parses one path of GoBGP's JSON (`attrs` is a list of typed attribute objects).

@@ -270,6 +270,9 @@ pub struct Route {
     pub communities: Vec<(u16, u16)>,
     /// Large communities as (global admin, data 1, data 2).
     pub large_communities: Vec<(u32, u32, u32)>,
+    /// Extended communities, as their 8 octets on the wire (each daemon writes them its own
+    /// way; GoBGP's CLI only knows route targets, origin validation states and encapsulations).
+    pub ext_communities: Vec<[u8; 8]>,
     /// AS numbers put in front of the path, after the daemon's own AS on eBGP.
     pub as_path_prepend: Vec<u32>,
     /// NEXT_HOP to send instead of the daemon's own address (required for IPv6 prefixes on the
@@ -288,9 +291,26 @@ impl Route {
             local_pref: None,
             communities: Vec::new(),
             large_communities: Vec::new(),
+            ext_communities: Vec::new(),
             as_path_prepend: Vec::new(),
             next_hop: None,
         }
+    }
+
+    /// Adds an extended community, given as its 8 octets in hex (`0002fc0000000064`).
+    pub fn ext_community(mut self, hex: &str) -> Route {
+        let value = u64::from_str_radix(hex, 16)
+            .unwrap_or_else(|e| panic!("test extended community {hex}: {e}"));
+        self.ext_communities.push(value.to_be_bytes());
+        self
+    }
+
+    /// The extended communities as 16 hex digits each, in order.
+    pub fn ext_community_hex(&self) -> Vec<String> {
+        self.ext_communities
+            .iter()
+            .map(|c| format!("{:016x}", u64::from_be_bytes(*c)))
+            .collect()
     }
 
     /// Sets the MED.
