@@ -35,6 +35,9 @@ pub const ATTR_EXTENDED_COMMUNITIES: u8 = 16;
 pub const ATTR_AS4_PATH: u8 = 17;
 /// Attribute type code: AS4_AGGREGATOR (RFC 6793).
 pub const ATTR_AS4_AGGREGATOR: u8 = 18;
+/// Attribute type code: IPv6 Address Specific Extended Community (RFC 5701); only its length
+/// is checked (RFC 7606 §7.15), the value is carried as received.
+pub const ATTR_IPV6_EXTENDED_COMMUNITIES: u8 = 25;
 /// Attribute type code: LARGE_COMMUNITY (RFC 8092).
 pub const ATTR_LARGE_COMMUNITIES: u8 = 32;
 

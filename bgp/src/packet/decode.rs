@@ -407,7 +407,8 @@ fn expected_flags(type_code: u8) -> Option<u8> {
         | ATTR_EXTENDED_COMMUNITIES
         | ATTR_AS4_PATH
         | ATTR_AS4_AGGREGATOR
-        | ATTR_LARGE_COMMUNITIES => OPT_TRANS,
+        | ATTR_LARGE_COMMUNITIES
+        | ATTR_IPV6_EXTENDED_COMMUNITIES => OPT_TRANS,
         _ => return None,
     })
 }
@@ -823,6 +824,14 @@ impl AttributeParser<'_> {
                             .chunks_exact(8)
                             .map(|c| ExtCommunity(c.try_into().unwrap_or_default()))
                             .collect();
+                    }
+                    ATTR_IPV6_EXTENDED_COMMUNITIES => {
+                        multiple_of(value, 20, "a non-zero multiple of 20")?;
+                        a.unknown.push(RawAttribute {
+                            flags,
+                            type_code,
+                            value: value.to_vec(),
+                        });
                     }
                     ATTR_LARGE_COMMUNITIES => {
                         multiple_of(value, 12, "a non-zero multiple of 12")?;

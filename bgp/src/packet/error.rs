@@ -470,8 +470,8 @@ pub(crate) fn rfc7606_handling(type_code: u8, error: &AttributeError) -> Handlin
         // confederation segments from an external peer, RFC 5065 §5), NEXT_HOP §7.3 (its
         // length; a semantically wrong address is a `SemanticError`), MED §7.4, LOCAL_PREF
         // §7.5, COMMUNITIES §7.8, ORIGINATOR_ID §7.9, CLUSTER_LIST §7.10, EXTENDED
-        // COMMUNITIES §7.14, LARGE_COMMUNITY RFC 8092 §6, flags §3 c, overruns §4, missing
-        // well-known attributes §3 d.
+        // COMMUNITIES §7.14, IPv6 ADDRESS SPECIFIC EXTENDED COMMUNITY §7.15, LARGE_COMMUNITY
+        // RFC 8092 §6, flags §3 c, overruns §4, missing well-known attributes §3 d.
         _ => TreatAsWithdraw,
     }
 }
@@ -738,6 +738,12 @@ mod tests {
             (
                 "§7.14 EXTENDED",
                 ATTR_EXTENDED_COMMUNITIES,
+                bad_length(),
+                TreatAsWithdraw,
+            ),
+            (
+                "§7.15 IPv6 EXTENDED",
+                ATTR_IPV6_EXTENDED_COMMUNITIES,
                 bad_length(),
                 TreatAsWithdraw,
             ),

@@ -997,7 +997,7 @@ fn arb_attributes() -> impl Strategy<Value = PathAttributes> {
         prop::option::of(arb_ipv4()),
         prop::collection::vec(arb_ipv4(), 0..3),
         prop::collection::btree_map(
-            (19u8..=255).prop_filter("known", |t| *t != 32),
+            (19u8..=255).prop_filter("known", |t| !matches!(t, 25 | 32)),
             prop::collection::vec(any::<u8>(), 0..300),
             0..3,
         ),
@@ -1202,4 +1202,30 @@ fn a_next_hop_of_the_wrong_kind_is_no_decoding_error() {
             Some(Ipv4Addr::from(nh))
         );
     }
+}
+
+/// The IPv6 Address Specific Extended Community (RFC 5701) of a right length is carried as
+/// received; only its length is checked (RFC 7606 §7.15).
+#[test]
+fn ipv6_address_specific_extended_communities_are_carried() {
+    let value: Vec<u8> = (0..20).collect();
+    let attr = [&[0xC0, 25, 20][..], &value].concat();
+    let attrs = [
+        &[0x40, 1, 1, 0][..],
+        &[0x40, 2, 0],
+        &[0x40, 3, 4, 10, 0, 0, 1],
+        &attr,
+    ]
+    .concat();
+    let (update, issues) = decode_issues(&attrs, &[24, 10, 1, 1], &FOUR);
+    assert_eq!(issues, vec![]);
+    let unknown = update.attributes.unwrap().unknown;
+    assert_eq!(
+        unknown,
+        vec![RawAttribute {
+            flags: 0xC0,
+            type_code: 25,
+            value
+        }]
+    );
 }

@@ -592,6 +592,15 @@ pub fn cases() -> Vec<Case> {
             withdraw(16),
         ),
         case(
+            "IPv6 address specific extended community length 19",
+            update(
+                &[],
+                &valid_with(&[&[0xC0, 25, 19][..], &[0; 19]].concat()),
+                &NLRI,
+            ),
+            withdraw(25),
+        ),
+        case(
             "LARGE_COMMUNITY length 11",
             update(
                 &[],
