@@ -100,7 +100,7 @@ fn detail(router: &mut MiniRouter, command: &str) -> (String, Vec<String>) {
 }
 
 /// Checks what mini-router shows for the daemon's two routes.
-fn check(router: &mut MiniRouter, daemon: &mut dyn Daemon, prefixes: [&str; 2], extended: &str) {
+fn check(router: &mut MiniRouter, daemon: &mut impl Daemon, prefixes: [&str; 2], extended: &str) {
     for (prefix, command) in [
         (prefixes[0], format!("show ip bgp {}", prefixes[0])),
         (
@@ -164,63 +164,49 @@ fn spec(router: &Endpoint, routes: Vec<Route>) -> PeerSpec {
     spec
 }
 
-#[test]
-fn communities_from_exabgp_are_shown_as_frr_shows_them() {
+/// Starts mini-router and a daemon (`start`) that sends it `prefixes` with the common
+/// communities and the extended ones of `ext`, and checks what mini-router shows.
+fn communities_from<D: Daemon>(
+    start: impl FnOnce(Endpoint, PeerSpec) -> interop::Result<D>,
+    prefixes: [&str; 2],
+    ext: &[&str],
+    extended: &str,
+) {
     let router_end = Endpoint::allocate().unwrap();
     let daemon_end = Endpoint::allocate().unwrap();
     let mut router = mini_router(&router_end, &daemon_end);
-    let prefixes = ["203.0.113.0/24", "2001:db8:e::/48"];
-    let ext = [ENCAP_VXLAN, RT_AS4, SOO_AS2, RT_IPV4, RT_AS2, RT_AS2];
-    let mut exabgp = ExaBgp::start_at(
-        daemon_end,
-        spec(&router_end, routes(prefixes[0], prefixes[1], &ext)),
-    )
-    .unwrap();
-    check(
-        &mut router,
-        &mut exabgp,
-        prefixes,
+    let routes = routes(prefixes[0], prefixes[1], ext);
+    let mut daemon = start(daemon_end, spec(&router_end, routes)).unwrap();
+    check(&mut router, &mut daemon, prefixes, extended);
+}
+
+#[test]
+fn communities_from_exabgp_are_shown_as_frr_shows_them() {
+    communities_from(
+        ExaBgp::start_at,
+        ["203.0.113.0/24", "2001:db8:e::/48"],
+        &[ENCAP_VXLAN, RT_AS4, SOO_AS2, RT_IPV4, RT_AS2, RT_AS2],
         "RT:64512:100 SoO:64512:7 RT:192.0.2.1:5 RT:4200000000:5 ET:8",
     );
 }
 
 #[test]
 fn communities_from_bird_are_shown_as_frr_shows_them() {
-    let router_end = Endpoint::allocate().unwrap();
-    let daemon_end = Endpoint::allocate().unwrap();
-    let mut router = mini_router(&router_end, &daemon_end);
-    let prefixes = ["198.51.100.0/24", "2001:db8:b::/48"];
-    let ext = [ENCAP_VXLAN, RT_AS4, SOO_AS2, RT_IPV4, RT_AS2];
-    let mut bird = Bird::start_at(
-        daemon_end,
-        spec(&router_end, routes(prefixes[0], prefixes[1], &ext)),
-    )
-    .unwrap();
-    check(
-        &mut router,
-        &mut bird,
-        prefixes,
+    communities_from(
+        Bird::start_at,
+        ["198.51.100.0/24", "2001:db8:b::/48"],
+        &[ENCAP_VXLAN, RT_AS4, SOO_AS2, RT_IPV4, RT_AS2],
         "RT:64512:100 SoO:64512:7 RT:192.0.2.1:5 RT:4200000000:5 ET:8",
     );
 }
 
 #[test]
 fn communities_from_gobgp_are_shown_as_frr_shows_them() {
-    let router_end = Endpoint::allocate().unwrap();
-    let daemon_end = Endpoint::allocate().unwrap();
-    let mut router = mini_router(&router_end, &daemon_end);
-    let prefixes = ["192.0.2.0/24", "2001:db8:9::/48"];
     // GoBGP's CLI has no site of origin.
-    let ext = [ENCAP_VXLAN, RT_AS4, RT_IPV4, RT_AS2];
-    let mut gobgp = GoBgp::start_at(
-        daemon_end,
-        spec(&router_end, routes(prefixes[0], prefixes[1], &ext)),
-    )
-    .unwrap();
-    check(
-        &mut router,
-        &mut gobgp,
-        prefixes,
+    communities_from(
+        GoBgp::start_at,
+        ["192.0.2.0/24", "2001:db8:9::/48"],
+        &[ENCAP_VXLAN, RT_AS4, RT_IPV4, RT_AS2],
         "RT:64512:100 RT:192.0.2.1:5 RT:4200000000:5 ET:8",
     );
 }

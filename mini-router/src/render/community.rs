@@ -9,25 +9,33 @@ use std::net::Ipv4Addr;
 
 use bgp::packet::{Community, ExtCommunity, LargeCommunity};
 
-/// FRR's JSON names of the well-known communities (its text names are
-/// [`Community::WELL_KNOWN`]'s).
-const JSON_NAMES: [(Community, &str); 15] = [
-    (Community(0), "internet"),
-    (Community::GRACEFUL_SHUTDOWN, "gracefulShutdown"),
-    (Community::ACCEPT_OWN, "acceptown"),
-    (Community(0xFFFF_0002), "routeFilterTranslatedV4"),
-    (Community(0xFFFF_0003), "routeFilterV4"),
-    (Community(0xFFFF_0004), "routeFilterTranslatedV6"),
-    (Community(0xFFFF_0005), "routeFilterV6"),
-    (Community::LLGR_STALE, "llgrStale"),
-    (Community::NO_LLGR, "noLlgr"),
-    (Community(0xFFFF_0008), "acceptownnexthop"),
-    (Community::BLACKHOLE, "blackhole"),
-    (Community::NO_EXPORT, "noExport"),
-    (Community::NO_ADVERTISE, "noAdvertise"),
-    (Community::NO_EXPORT_SUBCONFED, "localAs"),
-    (Community::NO_PEER, "noPeer"),
+/// FRR's JSON names of the well-known communities that are not simply their text names
+/// ([`Community::WELL_KNOWN`]) in camelCase.
+const JSON_EXCEPTIONS: [(&str, &str); 3] = [
+    ("accept-own", "acceptown"),
+    ("accept-own-nexthop", "acceptownnexthop"),
+    ("local-AS", "localAs"),
 ];
+
+/// The JSON list entry of a well-known community's text name: `no-export` → `noExport`.
+fn json_name(name: &str) -> String {
+    if let Some((_, json)) = JSON_EXCEPTIONS.iter().find(|(n, _)| *n == name) {
+        return (*json).to_string();
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        match (c, upper) {
+            ('-', _) => upper = true,
+            (c, true) => {
+                out.extend(c.to_uppercase());
+                upper = false;
+            }
+            (c, false) => out.push(c),
+        }
+    }
+    out
+}
 
 /// What the `Paths:` line adds when the best path has one of these communities, in FRR's
 /// order of precedence (only the first that applies is shown).
@@ -89,12 +97,7 @@ pub fn standard(communities: &[Community]) -> (String, Vec<String>) {
     let list = sorted
         .iter()
         .zip(&text)
-        .map(|(c, t)| {
-            JSON_NAMES
-                .iter()
-                .find(|(w, _)| w == c)
-                .map_or_else(|| t.clone(), |(_, name)| (*name).to_string())
-        })
+        .map(|(c, t)| c.well_known_name().map_or_else(|| t.clone(), json_name))
         .collect();
     (text.join(" "), list)
 }
@@ -296,64 +299,85 @@ mod tests {
         ExtCommunity(v.to_be_bytes())
     }
 
-    /// The values and strings of FRR 8.4's own output for the same routes
-    /// (tests/frr-8.4/communities/show_ip_bgp_203.0.113.0_24.txt and …192.0.2.64_26.txt).
+    /// One row per kind FRR decodes, with the words FRR 8.4 printed for these values (the
+    /// whole captured lists are compared in tests/render.rs).
     #[test]
-    fn extended_communities_print_as_frr_8_4_does() {
-        let first = [
-            "0002fc0000000064",
-            "0003fc0000000007",
-            "0202fa56ea000005",
-            "0102c00002010005",
-            "0103c00002010006",
-            "4004fc0047f42400",
-            "030c000000000008",
-            "8b00000000000001",
-            "4300000000000000",
+    fn each_kind_of_extended_community_prints_as_frr_8_4_does() {
+        let table = [
+            ("0002fc0000000064", "RT:64512:100"),
+            ("0003fc0000000007", "SoO:64512:7"),
+            ("0102c00002010005", "RT:192.0.2.1:5"),
+            ("0103c00002010006", "SoO:192.0.2.1:6"),
+            ("0202fa56ea000005", "RT:4200000000:5"),
+            ("010cc00002010007", "NH:192.0.2.1:7"),
+            ("0004fc0047c35000", "LB:64512:100000 (800.000 Kbps)"),
+            ("4004fc004e6e6b28", "LB:64512:1000000000 (8.000 Gbps)"),
+            ("030c000000000008", "ET:8"),
+            ("030d000000000000", "Default Gateway"),
+            ("0603001122334455", "Rmac:00:11:22:33:44:55"),
+            ("0600010000000005", "MM:5, sticky MAC"),
+            ("0608010000000000", "ND:Router Flag"),
+            ("0602aabbccddeeff", "ES-Import-Rt:aa:bb:cc:dd:ee:ff"),
+            ("0601000000000000", "ESI-label-Rt:AA"),
+            ("0606010003000064", "DF: (alg: 1, bmap: 0x3 pref: 100)"),
+            ("0800000000000005", "FS:redirect IP 0x5"),
+            ("8008fc0000000064", "FS:redirect VRF RT:64512:100"),
+            ("8007000000000000", "FS:action eval stops"),
+            ("8007000000010000", "FS:action eval stops, sample"),
+            ("80060000447a0000", "FS:rate 1000.000000"),
+            ("8009000000000005", "FS:marking 5"),
+            ("8102c0000201000a", "RT:192.0.2.1:10"),
+            ("820200000fa00007", "RT:4000:7"),
+            ("4300000000000000", "OVS:valid"),
+            ("4300000000000003", "OVS:not-used"),
+            ("4300000000000007", "OVS:ERROR"),
+            ("0005fc0000000001", "UNK:0, 5"),
+            ("4104c00002010001", "UNK:65, 4"),
+            ("8b00000000000001", "UNK:139, 0"),
         ];
-        let communities: Vec<ExtCommunity> = first.iter().map(|h| ext(h)).collect();
-        assert_eq!(
-            extended(&communities),
-            "RT:64512:100 SoO:64512:7 RT:192.0.2.1:5 SoO:192.0.2.1:6 RT:4200000000:5 ET:8 \
-             LB:64512:125000 (1.000 Mbps) OVS:valid UNK:139, 0"
-        );
-        let second = [
-            "010cc00002010007",
-            "0004fc0047c35000",
-            "4004fc004e6e6b28",
-            "030d000000000000",
-            "0603001122334455",
-            "0600010000000005",
-            "0608010000000000",
-            "0602aabbccddeeff",
-            "0601000000000000",
-            "0606010003000064",
-            "0800000000000005",
-            "8008fc0000000064",
-            "8007000000010000",
-            "8007000000000000",
-            "80060000447a0000",
-            "8009000000000005",
-            "4300000000000001",
-            "4300000000000002",
-            "4300000000000003",
-            "4300000000000007",
-            "0309000000000000",
-            "8102c0000201000a",
-            "820200000fa00007",
-            "0005fc0000000001",
-            "4104c00002010001",
+        for (hex, words) in table {
+            assert_eq!(extended(&[ext(hex)]), words, "{hex}");
+        }
+    }
+
+    /// FRR prints an unknown opaque value with the subtype of the value before it, and the
+    /// list sorted and without duplicates.
+    #[test]
+    fn extended_communities_are_sorted_deduplicated_and_keep_frr_quirks() {
+        let list = [
+            ext("0309000000000000"),
+            ext("010cc00002010007"),
+            ext("0002fc0000000064"),
+            ext("0002fc0000000064"),
         ];
-        let communities: Vec<ExtCommunity> = second.iter().map(|h| ext(h)).collect();
+        assert_eq!(extended(&list), "RT:64512:100 NH:192.0.2.1:7 UNK:3, 12");
+    }
+
+    #[test]
+    fn every_well_known_community_has_frr_s_json_name() {
+        let names: Vec<String> = Community::WELL_KNOWN
+            .iter()
+            .map(|(_, name)| json_name(name))
+            .collect();
         assert_eq!(
-            extended(&communities),
-            "LB:64512:100000 (800.000 Kbps) UNK:0, 5 NH:192.0.2.1:7 UNK:3, 12 Default Gateway \
-             MM:5, sticky MAC ESI-label-Rt:AA ES-Import-Rt:aa:bb:cc:dd:ee:ff \
-             Rmac:00:11:22:33:44:55 DF: (alg: 1, bmap: 0x3 pref: 100) ND:Router Flag \
-             FS:redirect IP 0x5 LB:64512:1000000000 (8.000 Gbps) UNK:65, 4 OVS:not-found \
-             OVS:invalid OVS:not-used OVS:ERROR FS:rate 1000.000000 FS:action eval stops \
-             FS:action eval stops, sample FS:redirect VRF RT:64512:100 FS:marking 5 \
-             RT:192.0.2.1:10 RT:4000:7"
+            names,
+            [
+                "internet",
+                "gracefulShutdown",
+                "acceptown",
+                "routeFilterTranslatedV4",
+                "routeFilterV4",
+                "routeFilterTranslatedV6",
+                "routeFilterV6",
+                "llgrStale",
+                "noLlgr",
+                "acceptownnexthop",
+                "blackhole",
+                "noExport",
+                "noAdvertise",
+                "localAs",
+                "noPeer",
+            ]
         );
     }
 
