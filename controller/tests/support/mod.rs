@@ -21,6 +21,16 @@ use serde_json::{Value, json};
 /// MetalLB's namespace.
 pub const NS: &str = "metallb-system";
 
+/// The Pod object MetalLB's own controller is told it runs in, when compared.
+const COMPARE_POD: &str = "controller-compare";
+
+/// `FERROLB_COMPARE_CONTROLLER=PATH` runs these tests against another controller binary —
+/// MetalLB's own (`bench/scripts/build-metallb.sh` builds it) — to compare behaviours. Not
+/// set in CI: the tests then run ferrolb's controller.
+fn compared_controller() -> Option<PathBuf> {
+    std::env::var_os("FERROLB_COMPARE_CONTROLLER").map(PathBuf::from)
+}
+
 /// The tutorial's legacy ConfigMap, exactly as the seed applies it.
 pub const TUTORIAL_CONFIG: &str = "peers:
 - my-asn: 64512
@@ -87,6 +97,26 @@ impl Lab {
             metrics_port: 0,
         };
         lab.create_namespace(NS, &[]).await;
+        if compared_controller().is_some() {
+            // MetalLB's controller reads its own Pod (owner of its ConfigurationState); a
+            // Pod needs its ServiceAccount, which no controller-manager makes here.
+            let account: k8s_openapi::api::core::v1::ServiceAccount =
+                serde_json::from_value(json!({"metadata": {"name": "default", "namespace": NS}}))
+                    .unwrap();
+            Api::<k8s_openapi::api::core::v1::ServiceAccount>::namespaced(lab.client.clone(), NS)
+                .create(&PostParams::default(), &account)
+                .await
+                .expect("creating the default ServiceAccount");
+            let pod: k8s_openapi::api::core::v1::Pod = serde_json::from_value(json!({
+                "metadata": {"name": COMPARE_POD, "namespace": NS},
+                "spec": {"containers": [{"name": "controller", "image": "quay.io/metallb/controller:v0.16.2"}]},
+            }))
+            .unwrap();
+            Api::<k8s_openapi::api::core::v1::Pod>::namespaced(lab.client.clone(), NS)
+                .create(&PostParams::default(), &pod)
+                .await
+                .expect("creating the compared controller's Pod");
+        }
         lab
     }
 
@@ -136,22 +166,36 @@ impl Lab {
             self.controller.is_none(),
             "the controller is already running"
         );
-        let metrics =
+        let port =
             lab::ports::free_port("127.0.0.1".parse().unwrap(), "controller metrics").unwrap();
-        self.metrics_port = metrics;
+        self.metrics_port = port;
+        let compare = compared_controller();
+        // MetalLB's own controller serves metrics over HTTPS on --port and /readyz on the
+        // health-probe port; ours serves all of them on --port.
+        let (metrics, probes) = if compare.is_some() {
+            (0, port)
+        } else {
+            (port, 0)
+        };
         let mut args: Vec<String> = vec![
             "--namespace".into(),
             NS.into(),
             "--port".into(),
             metrics.to_string(),
             "--health-probe-port".into(),
-            "0".into(),
+            probes.to_string(),
             "--log-level".into(),
             "debug".into(),
         ];
+        if compare.is_some() {
+            args.extend([
+                "--webhook-mode=disabled".into(),
+                format!("--pod-name={COMPARE_POD}"),
+            ]);
+        }
         args.extend(auth.iter().map(|s| s.to_string()));
         args.extend(extra.iter().map(|s| s.to_string()));
-        let program = PathBuf::from(env!("CARGO_BIN_EXE_controller"));
+        let program = compare.unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_controller")));
         let process = Process::spawn("controller", &program, &args, None, &self.log)
             .expect("starting the controller");
         self.controller = Some(process);
