@@ -79,6 +79,7 @@ const KIND: Kind = Kind {
     start: start_bird,
     accepts_loopback_next_hop: true,
     accepts_ipv6_loopback_next_hop: true,
+    cease_may_be_lost_when_it_connects: false,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

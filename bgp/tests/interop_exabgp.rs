@@ -88,6 +88,7 @@ const KIND: Kind = Kind {
     start: start_exabgp,
     accepts_loopback_next_hop: true,
     accepts_ipv6_loopback_next_hop: true,
+    cease_may_be_lost_when_it_connects: true,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

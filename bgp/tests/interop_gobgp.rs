@@ -27,6 +27,7 @@ const KIND: Kind = Kind {
     start: start_gobgp,
     accepts_loopback_next_hop: false,
     accepts_ipv6_loopback_next_hop: true,
+    cease_may_be_lost_when_it_connects: false,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
