@@ -103,6 +103,15 @@ pub struct PeerConfig {
     /// (FRR `set ipv6 next-hop global`); without it such routes carry our IPv4 address
     /// mapped into IPv6, which FRR and GoBGP accept and BIRD refuses.
     pub ipv6_next_hop: Option<std::net::Ipv6Addr>,
+    /// Keep what this peer sends (default true). `false` = announce-only (a MetalLB speaker
+    /// towards its routers): UPDATEs are counted (UPDATE counters, and PfxRcd as prefixes
+    /// announced minus prefixes withdrawn, since without the routes a re-announcement cannot
+    /// be told from a new prefix) and logged at debug level, never stored in the RIB and
+    /// never reported as events, so a full table costs no memory.
+    pub import: bool,
+    /// BGP identifier for this session's OPEN (MetalLB `BGPPeer` `routerID`); `None` = the
+    /// speaker's.
+    pub router_id: Option<Ipv4Addr>,
 }
 
 impl PeerConfig {
@@ -127,6 +136,8 @@ impl PeerConfig {
             shutdown: false,
             weight: 0,
             ipv6_next_hop: None,
+            import: true,
+            router_id: None,
         }
     }
 

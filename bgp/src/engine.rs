@@ -5,13 +5,16 @@
 //! For every UPDATE it applies the routes to the RIB, and for every Loc-RIB change it
 //! computes what each Established peer must hear ([`crate::export`]) and sends it encoded.
 
+mod advertise;
+mod originate;
+
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::IpNet;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -19,19 +22,18 @@ use tracing::{debug, info, warn};
 
 use crate::config::{ListenRange, PeerConfig, SpeakerConfig};
 use crate::event_queue::{EventQueue, EventStats, QueueLimits};
-use crate::export::{self, Source, Target};
+use crate::export::Target;
 use crate::fsm::{FsmConfig, Negotiated, SessionState};
 use crate::md5::set_md5_key;
+use crate::origin::{Originated, canonical};
+use crate::packet::Family;
 use crate::packet::notification::cease;
 use crate::packet::semantic::check_prefix;
-use crate::packet::{
-    EncodeOptions, Family, encode_announce_ipv4, encode_announce_mp, encode_withdraw,
-};
 use crate::rib::{
     BestChange, DecisionConfig, PathView, PeerId, PeerInfo, Rib, RibError, RouteAttributes,
 };
 use crate::session::peer::{FromPeer, PeerHandle, ToPeer, spawn_peer};
-use crate::speaker::{Event, LocalRoute, PeerSummary, Request, SpeakerError};
+use crate::speaker::{Event, PeerSummary, Request, SpeakerError};
 
 /// A prefix with all its paths in FRR's display order (most recently received first), as
 /// queries return it.
@@ -77,10 +79,6 @@ impl std::ops::Deref for RoutePath {
     }
 }
 
-/// Prefixes that share one attribute set in the Loc-RIB, with what that set becomes on the
-/// way to one peer (`None`: it must not be sent there).
-type ExportGroup = (Option<(crate::packet::PathAttributes, IpAddr)>, Vec<IpNet>);
-
 /// A configured (or dynamic) peer and its current session.
 struct PeerEntry {
     config: PeerConfig,
@@ -111,9 +109,11 @@ struct Session {
     rib_id: PeerId,
     negotiated: Negotiated,
     target: Target,
-    /// The Adj-RIB-Out, reduced to what it must answer: which prefixes the peer has from
-    /// us, so a withdrawal is only sent for what was announced.
-    advertised: hashbrown::HashSet<IpNet>,
+    /// The Adj-RIB-Out, reduced to what decisions need (see [`advertise`]).
+    advertised: hashbrown::HashMap<IpNet, advertise::Sent>,
+    /// For an announce-only peer (`PeerConfig::import` false): prefixes announced minus
+    /// prefixes withdrawn, per family, counted instead of stored.
+    not_imported: Vec<(Family, usize)>,
 }
 
 struct Core {
@@ -121,7 +121,8 @@ struct Core {
     rib: Rib,
     peers: HashMap<IpAddr, PeerEntry>,
     ranges: Vec<ListenRange>,
-    local_routes: HashMap<IpNet, LocalRoute>,
+    /// The declarative set of originated routes, by prefix (see [`originate`]).
+    originated: HashMap<IpNet, Originated>,
     listeners: Vec<Arc<TcpListener>>,
     /// The accept loops; ended at shutdown so the listening sockets close with the speaker.
     accepting: Vec<JoinHandle<()>>,
@@ -175,7 +176,7 @@ pub(crate) async fn spawn(
         rib,
         peers: HashMap::new(),
         ranges: Vec::new(),
-        local_routes: HashMap::new(),
+        originated: HashMap::new(),
         listeners,
         accepting,
         events,
@@ -221,6 +222,47 @@ fn latest_per_prefix(changes: &[BestChange]) -> std::borrow::Cow<'_, [BestChange
     std::borrow::Cow::Owned(latest)
 }
 
+/// Prefixes of `family` an UPDATE announces and withdraws, counted as the RIB would apply
+/// them: only negotiated families, announcements only with their attributes.
+fn nlri_counts(
+    update: &crate::packet::Update,
+    family: Family,
+    negotiated: &[Family],
+) -> (usize, usize) {
+    if !negotiated.contains(&family) {
+        return (0, 0);
+    }
+    let mut announced = 0;
+    let mut withdrawn = 0;
+    if family == Family::Ipv4Unicast {
+        withdrawn += update.withdrawn.len();
+        if update
+            .attributes
+            .as_ref()
+            .is_some_and(|a| a.next_hop.is_some())
+        {
+            announced += update.nlri.len();
+        }
+    }
+    if let Some(unreach) = update
+        .mp_unreach
+        .as_ref()
+        .filter(|u| u.afi_safi.family() == Some(family))
+    {
+        withdrawn += unreach.withdrawn.len();
+    }
+    if let Some(reach) = update
+        .mp_reach
+        .as_ref()
+        .filter(|r| r.afi_safi.family() == Some(family))
+    {
+        if update.attributes.is_some() && !reach.next_hops.is_empty() {
+            announced += reach.nlri.len();
+        }
+    }
+    (announced, withdrawn)
+}
+
 /// Logs what the RIB refused (loops, unusable next hops) or could not do; the session goes
 /// on.
 fn log_rib_error(peer: IpAddr, result: Result<(), RibError>) {
@@ -264,14 +306,6 @@ async fn accept_loop(listener: Arc<TcpListener>, inbound: mpsc::Sender<(TcpStrea
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
-    }
-}
-
-/// IPv4 peers reach IPv6 listeners as v4-mapped addresses; they are the same peer.
-fn canonical(address: IpAddr) -> IpAddr {
-    match address {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
-        v4 => v4,
     }
 }
 
@@ -363,11 +397,15 @@ impl Core {
                 let _ = reply.send(Ok(()));
             }
             Request::Announce(route, reply) => {
-                let _ = reply.send(self.announce_local(route).await);
+                let _ = reply.send(self.announce_local(route));
             }
             Request::Withdraw(prefix, reply) => {
-                self.withdraw_local(prefix).await;
+                self.withdraw_local(prefix);
                 let _ = reply.send(Ok(()));
+            }
+            Request::SetAdvertisements(ads, reply) => {
+                self.set_advertisements(&ads);
+                let _ = reply.send(());
             }
             Request::SetMaxPaths { ebgp, ibgp } => {
                 self.config.max_paths_ebgp = ebgp;
@@ -405,7 +443,7 @@ impl Core {
     fn fsm_config(&self, config: &PeerConfig) -> FsmConfig {
         FsmConfig {
             local_as: config.local_as.unwrap_or(self.config.local_as),
-            router_id: self.config.router_id,
+            router_id: config.router_id.unwrap_or(self.config.router_id),
             remote_as: config.remote_as,
             hold_time: config.hold_time,
             keepalive: config.keepalive,
@@ -607,7 +645,8 @@ impl Core {
                 local_as,
                 local_address: canonical(local.ip()),
             },
-            advertised: hashbrown::HashSet::new(),
+            advertised: hashbrown::HashMap::new(),
+            not_imported: Family::ALL.iter().map(|f| (*f, 0)).collect(),
         });
         self.refresh_own_addresses();
         self.emit(Event::PeerUp { peer, peer_as });
@@ -668,6 +707,10 @@ impl Core {
             .retain(|p| unicast_destination(peer, IpNet::V4(*p)));
         if let Some(reach) = &mut update.mp_reach {
             reach.nlri.retain(|p| unicast_destination(peer, *p));
+        }
+        if !entry.config.import {
+            self.count_not_imported(peer, &update);
+            return;
         }
         let mut withdrawn = update.withdrawn.len();
         let mut announced = 0;
@@ -732,19 +775,7 @@ impl Core {
             .iter()
             .map(|f| self.rib.received_count(rib_id, *f))
             .sum();
-        if let Some(entry) = self.peers.get(&peer) {
-            if let Ok(mut status) = entry.handle.status.lock() {
-                status.prefixes_received = received as u64;
-            }
-            if let Some(limit) = max_prefix {
-                if received > limit as usize {
-                    warn!(%peer, received, limit, "maximum-prefix exceeded; closing the session (Cease/1)");
-                    let _ = entry.handle.tx.send(ToPeer::Halt {
-                        subcode: cease::MAX_PREFIXES,
-                    });
-                }
-            }
-        }
+        self.note_received(peer, received, max_prefix);
         if announced + withdrawn > 0 {
             self.emit(Event::RoutesReceived {
                 peer,
@@ -755,55 +786,44 @@ impl Core {
         self.publish_changes();
     }
 
-    async fn announce_local(&mut self, route: LocalRoute) -> Result<(), SpeakerError> {
-        let ipv6 = matches!(route.prefix, IpNet::V6(_));
-        if let Some(nh) = route.next_hop {
-            if nh.is_ipv6() != ipv6 {
-                return Err(SpeakerError::InvalidRoute {
-                    prefix: route.prefix,
-                    reason: "next hop and prefix are of different address families",
+    /// An UPDATE from an announce-only peer: counted and logged, never stored, no event.
+    fn count_not_imported(&mut self, peer: IpAddr, update: &crate::packet::Update) {
+        let Some(entry) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        let Some(session) = entry.session.as_mut() else {
+            return;
+        };
+        let max_prefix = entry.config.max_prefix;
+        let mut total = 0;
+        for (family, count) in &mut session.not_imported {
+            let (announced, withdrawn) = nlri_counts(update, *family, &session.negotiated.families);
+            if announced + withdrawn > 0 {
+                debug!(%peer, ?family, announced, withdrawn, "UPDATE from an announce-only peer counted, not kept");
+            }
+            *count = count.saturating_add(announced).saturating_sub(withdrawn);
+            total += *count;
+        }
+        self.note_received(peer, total, max_prefix);
+    }
+
+    /// Records how many prefixes a peer has sent us; past its maximum-prefix the session
+    /// closes with Cease/1.
+    fn note_received(&self, peer: IpAddr, received: usize, max_prefix: Option<u32>) {
+        let Some(entry) = self.peers.get(&peer) else {
+            return;
+        };
+        if let Ok(mut status) = entry.handle.status.lock() {
+            status.prefixes_received = received as u64;
+        }
+        if let Some(limit) = max_prefix {
+            if received > limit as usize {
+                warn!(%peer, received, limit, "maximum-prefix exceeded; closing the session (Cease/1)");
+                let _ = entry.handle.tx.send(ToPeer::Halt {
+                    subcode: cease::MAX_PREFIXES,
                 });
             }
         }
-        let prefix = route.prefix.trunc();
-        let mut attrs = route.attrs.clone();
-        attrs.next_hop = None;
-        let next_hop = route.next_hop.unwrap_or_else(|| export::unspecified(ipv6));
-        let shared = self.rib.intern(RouteAttributes { attrs, next_hop });
-        let result = self
-            .rib
-            .announce(PeerId::LOCAL, &[prefix], &shared, &mut self.changes);
-        if let Err(err) = result {
-            warn!(%prefix, %err, "cannot originate route");
-            return Ok(());
-        }
-        let replaced = self
-            .local_routes
-            .insert(prefix, LocalRoute { prefix, ..route });
-        // A change of only the peer list does not change the Loc-RIB: re-advertise anyway.
-        if replaced.is_some() && self.changes.is_empty() {
-            let current = BestChange {
-                prefix,
-                best: self.rib.best(prefix),
-            };
-            self.advertise(&[current]);
-        }
-        self.publish_changes();
-        Ok(())
-    }
-
-    async fn withdraw_local(&mut self, prefix: IpNet) {
-        let prefix = prefix.trunc();
-        if self.local_routes.remove(&prefix).is_none() {
-            return;
-        }
-        if let Err(err) = self
-            .rib
-            .withdraw(PeerId::LOCAL, &[prefix], &mut self.changes)
-        {
-            warn!(%prefix, %err, "cannot withdraw local route");
-        }
-        self.publish_changes();
     }
 
     /// Sends the pending Loc-RIB changes to the peers and to the event stream.
@@ -815,178 +835,6 @@ impl Core {
         self.table_version += changes.len() as u64;
         self.advertise(&changes);
         self.events.changes(changes);
-    }
-
-    /// Advertises the current best path (or a withdrawal) of each prefix to every
-    /// Established peer.
-    fn advertise(&mut self, changes: &[BestChange]) {
-        if self.peers.values().all(|p| p.session.is_none()) {
-            return;
-        }
-        let changes = latest_per_prefix(changes);
-        let peers: Vec<IpAddr> = self.peers.keys().copied().collect();
-        for address in peers {
-            self.advertise_to(address, &changes, None);
-        }
-    }
-
-    /// Sends a peer everything it should have (session start, ROUTE-REFRESH).
-    fn send_full_table(&mut self, peer: IpAddr, family: Option<Family>) {
-        let families: Vec<Family> = match family {
-            Some(f) => vec![f],
-            None => Family::ALL.to_vec(),
-        };
-        for f in families {
-            let table: Vec<BestChange> = self.rib.selected(f).collect();
-            self.advertise_to(peer, &table, Some(f));
-            if let Some(session) = self.peers.get(&peer).and_then(|e| e.session.as_ref()) {
-                if session.negotiated.families.contains(&f) {
-                    let mut out = BytesMut::new();
-                    crate::packet::encode_end_of_rib(f, &mut out);
-                    self.send(peer, out, 1, 0);
-                }
-            }
-        }
-    }
-
-    /// Encodes and sends what `peer` must hear about the new selections in `changes`: an
-    /// announcement of each exportable best path, grouped by attributes, and a withdrawal of
-    /// what it had from us and must no longer have.
-    fn advertise_to(&mut self, peer: IpAddr, changes: &[BestChange], only: Option<Family>) {
-        let Some(entry) = self.peers.get_mut(&peer) else {
-            return;
-        };
-        let Some(session) = entry.session.as_mut() else {
-            return;
-        };
-        // A speaker that originates nothing and re-advertises nothing has nothing to say.
-        if !self.config.readvertise && self.local_routes.is_empty() && session.advertised.is_empty()
-        {
-            return;
-        }
-        let mut delta: i64 = 0;
-        let families = &session.negotiated.families;
-        let mut groups: HashMap<*const crate::rib::SharedAttributes, ExportGroup> = HashMap::new();
-        let mut withdrawals: Vec<IpNet> = Vec::new();
-        for change in changes {
-            let prefix = change.prefix;
-            let family = match prefix {
-                IpNet::V4(_) => Family::Ipv4Unicast,
-                IpNet::V6(_) => Family::Ipv6Unicast,
-            };
-            if !families.contains(&family) || only.is_some_and(|f| f != family) {
-                continue;
-            }
-            let exported = change.best.as_ref().and_then(|best| {
-                let source = if best.peer == PeerId::LOCAL {
-                    let local = self.local_routes.get(&prefix);
-                    if local.is_some_and(|l| l.peers.as_ref().is_some_and(|p| !p.contains(&peer))) {
-                        return None;
-                    }
-                    Source::Local
-                } else {
-                    if !self.config.readvertise {
-                        return None;
-                    }
-                    let info = self.rib.peer_info(best.peer)?;
-                    Source::Peer {
-                        address: info.address,
-                        ibgp: info.is_ibgp(),
-                    }
-                };
-                Some((Arc::as_ptr(&best.attrs), source, Arc::clone(&best.attrs)))
-            });
-            match exported {
-                Some((key, source, attrs)) => {
-                    let group = groups.entry(key).or_insert_with(|| {
-                        let next_hop = (!attrs.next_hop.is_unspecified()).then_some(attrs.next_hop);
-                        (
-                            export::export(&attrs.attrs(), next_hop, source, &session.target),
-                            Vec::new(),
-                        )
-                    });
-                    if group.0.is_some() {
-                        group.1.push(prefix);
-                        if session.advertised.insert(prefix) {
-                            delta += 1;
-                        }
-                    } else if session.advertised.remove(&prefix) {
-                        withdrawals.push(prefix);
-                        delta -= 1;
-                    }
-                }
-                None => {
-                    if session.advertised.remove(&prefix) {
-                        withdrawals.push(prefix);
-                        delta -= 1;
-                    }
-                }
-            }
-        }
-        let options = EncodeOptions {
-            four_octet_as: session.negotiated.four_octet_as,
-        };
-        let mut out = BytesMut::new();
-        let mut messages = 0usize;
-        for (exported, prefixes) in groups.into_values() {
-            let Some((mut attrs, next_hop)) = exported else {
-                continue;
-            };
-            let (v4, v6): (Vec<IpNet>, Vec<IpNet>) = prefixes
-                .into_iter()
-                .partition(|p| matches!(p, IpNet::V4(_)));
-            if !v4.is_empty() {
-                let v4: Vec<Ipv4Net> = v4
-                    .iter()
-                    .filter_map(|p| match p {
-                        IpNet::V4(n) => Some(*n),
-                        IpNet::V6(_) => None,
-                    })
-                    .collect();
-                attrs.next_hop = match export::next_hop_for_family(next_hop, false) {
-                    IpAddr::V4(nh) => Some(nh),
-                    IpAddr::V6(_) => None,
-                };
-                match encode_announce_ipv4(&attrs, &v4, &options, &mut out) {
-                    Ok(n) => messages += n,
-                    Err(err) => warn!(%peer, %err, "cannot encode UPDATE"),
-                }
-            }
-            if !v6.is_empty() {
-                attrs.next_hop = None;
-                let nh = match (next_hop, entry.config.ipv6_next_hop) {
-                    (IpAddr::V4(_), Some(global)) if next_hop == session.target.local_address => {
-                        IpAddr::V6(global)
-                    }
-                    _ => export::next_hop_for_family(next_hop, true),
-                };
-                match encode_announce_mp(
-                    &attrs,
-                    Family::Ipv6Unicast.afi_safi(),
-                    &[nh],
-                    &v6,
-                    &options,
-                    &mut out,
-                ) {
-                    Ok(n) => messages += n,
-                    Err(err) => warn!(%peer, %err, "cannot encode UPDATE"),
-                }
-            }
-        }
-        if !withdrawals.is_empty() {
-            match encode_withdraw(&withdrawals, &options, &mut out) {
-                Ok(n) => messages += n,
-                Err(err) => warn!(%peer, %err, "cannot encode withdrawal"),
-            }
-        }
-        if messages > 0 {
-            let _ = entry.handle.tx.send(ToPeer::Send {
-                generation: session.generation,
-                bytes: out.freeze(),
-                messages: messages as u64,
-                prefixes_delta: delta,
-            });
-        }
     }
 
     fn send(&self, peer: IpAddr, bytes: BytesMut, messages: u64, prefixes_delta: i64) {
@@ -1032,16 +880,17 @@ impl Core {
                     .lock()
                     .map(|s| s.clone())
                     .unwrap_or_default();
-                let received = Family::ALL
-                    .iter()
-                    .map(|f| {
-                        let count = entry
-                            .session
-                            .as_ref()
-                            .map_or(0, |s| self.rib.received_count(s.rib_id, *f));
-                        (*f, count)
-                    })
-                    .collect();
+                let received = match entry.session.as_ref() {
+                    Some(session) if !entry.config.import => session.not_imported.clone(),
+                    session => Family::ALL
+                        .iter()
+                        .map(|f| {
+                            let count =
+                                session.map_or(0, |s| self.rib.received_count(s.rib_id, *f));
+                            (*f, count)
+                        })
+                        .collect(),
+                };
                 PeerSummary {
                     config: entry.config.clone(),
                     dynamic: entry.dynamic,

@@ -11,6 +11,7 @@ mod event_queue;
 pub mod export;
 pub mod fsm;
 pub mod md5;
+pub mod origin;
 pub mod packet;
 pub mod rib;
 pub mod session;
@@ -19,7 +20,8 @@ pub mod speaker;
 pub use config::{BGP_PORT, IdleHold, ListenRange, PeerConfig, RemoteAs, SpeakerConfig};
 pub use event_queue::EventStats;
 pub use fsm::{DownReason, Negotiated, SessionState};
-pub use packet::Family;
+pub use origin::{Advertisement, OriginAttributes};
+pub use packet::{Family, Origin};
 pub use rib::{BestChange, PathView, PeerId, PeerInfo, RouteAttributes, Selected};
 pub use session::PeerStatus;
 pub use speaker::{

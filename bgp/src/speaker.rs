@@ -14,7 +14,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::{ListenRange, PeerConfig, SpeakerConfig};
 use crate::fsm::{DownReason, SessionState};
-use crate::packet::{Family, PathAttributes};
+use crate::origin::{Advertisement, OriginAttributes};
+use crate::packet::Family;
 use crate::rib::BestChange;
 use crate::session::PeerStatus;
 
@@ -53,14 +54,16 @@ pub enum SpeakerError {
     Stopped,
 }
 
-/// A route this speaker originates (FRR `network`, a MetalLB service IP).
+/// A route this speaker originates (FRR `network`), added to or replacing the prefix's
+/// entry in the set [`Speaker::set_advertisements`] keeps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LocalRoute {
     /// The prefix.
     pub prefix: IpNet,
-    /// Attributes (ORIGIN, MED, LOCAL_PREF, communities...); AS_PATH is normally empty.
-    pub attrs: PathAttributes,
-    /// Next hop to advertise; `None` = our address on each session ("self").
+    /// What an originator sets (ORIGIN, MED, LOCAL_PREF, communities).
+    pub attributes: OriginAttributes,
+    /// Next hop to advertise; `None` = our address on each session ("self"). A third-party
+    /// next hop is kept on eBGP too.
     pub next_hop: Option<IpAddr>,
     /// Only these peers get it; `None` = all peers (MetalLB advertisements select peers).
     pub peers: Option<Vec<IpAddr>>,
@@ -71,7 +74,7 @@ impl LocalRoute {
     pub fn new(prefix: IpNet) -> Self {
         LocalRoute {
             prefix,
-            attrs: PathAttributes::default(),
+            attributes: OriginAttributes::default(),
             next_hop: None,
             peers: None,
         }
@@ -151,6 +154,7 @@ pub(crate) enum Request {
     RemoveListenRange(IpNet, oneshot::Sender<Result<(), SpeakerError>>),
     Announce(LocalRoute, oneshot::Sender<Result<(), SpeakerError>>),
     Withdraw(IpNet, oneshot::Sender<Result<(), SpeakerError>>),
+    SetAdvertisements(Vec<Advertisement>, oneshot::Sender<()>),
     SetMaxPaths { ebgp: u16, ibgp: u16 },
     Peers(oneshot::Sender<Vec<PeerSummary>>),
     Routes(Family, oneshot::Sender<Vec<RouteView>>),
@@ -221,12 +225,24 @@ impl Speaker {
         self.call(|r| Request::RemoveListenRange(range, r)).await?
     }
 
-    /// Originates (or replaces) a route.
+    /// Replaces the whole set of originated routes (MetalLB's `Session.Set`): the core diffs
+    /// per peer and sends only the changes, many prefixes per UPDATE where the attributes are
+    /// equal; no session is reset. Several advertisements of one prefix to one peer merge
+    /// (communities united, the highest LOCAL_PREF; see [`OriginAttributes::merge`]), so an
+    /// IP shared by two Services stays announced while either needs it. A peer that comes up
+    /// later gets the set as it is then. Routes go with next hop self, LOCAL_PREF on iBGP
+    /// sessions only, and an AS_PATH that is empty on iBGP and ours on eBGP.
+    pub async fn set_advertisements(&self, ads: Vec<Advertisement>) -> Result<(), SpeakerError> {
+        self.call(|r| Request::SetAdvertisements(ads, r)).await
+    }
+
+    /// Originates a route, replacing whatever the set held for its prefix (the set of
+    /// [`Speaker::set_advertisements`], changed for one prefix).
     pub async fn announce(&self, route: LocalRoute) -> Result<(), SpeakerError> {
         self.call(|r| Request::Announce(route, r)).await?
     }
 
-    /// Stops originating a route.
+    /// Stops originating a prefix (removes it from the set).
     pub async fn withdraw(&self, prefix: IpNet) -> Result<(), SpeakerError> {
         self.call(|r| Request::Withdraw(prefix, r)).await?
     }

@@ -48,7 +48,7 @@ fn prefix(i: u32) -> IpNet {
 
 fn route(i: u32, med: Option<u32>) -> LocalRoute {
     let mut route = LocalRoute::new(prefix(i));
-    route.attrs.med = med;
+    route.attributes.med = med;
     route.next_hop = Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
     route
 }

@@ -10,10 +10,10 @@ mod interop;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use bgp::packet::{Community, LargeCommunity, Notification, Origin, PathAttributes};
+use bgp::packet::{Community, Notification, Origin};
 use bgp::{
-    DownReason, Event, Family, ListenRange, LocalRoute, PeerConfig, RemoteAs, SessionState,
-    Speaker, SpeakerConfig,
+    DownReason, Event, Family, ListenRange, LocalRoute, OriginAttributes, PeerConfig, RemoteAs,
+    SessionState, Speaker, SpeakerConfig,
 };
 use interop::Endpoint;
 use ipnet::IpNet;
@@ -129,16 +129,12 @@ async fn peer_up(a: &mut Node, b: &mut Node) {
 
 fn route_with_attributes(prefix: &str) -> LocalRoute {
     let mut route = LocalRoute::new(prefix.parse().unwrap());
-    route.attrs = PathAttributes {
+    route.attributes = OriginAttributes {
         origin: Origin::Incomplete,
         med: Some(42),
-        communities: vec![Community::new(64512, 100)],
-        large_communities: vec![LargeCommunity {
-            global: 4_200_000_000,
-            local1: 1,
-            local2: 2,
-        }],
-        ..PathAttributes::default()
+        communities: [Community::new(64512, 100).0].into(),
+        large_communities: [(4_200_000_000, 1, 2)].into(),
+        ..OriginAttributes::default()
     };
     route
 }
@@ -375,7 +371,7 @@ async fn multipath_groups_equal_ibgp_paths_when_maximum_paths_ibgp_allows() {
     peer_up(&mut router, &mut n2).await;
     router.speaker.set_max_paths(1, 1).await.unwrap();
     let mut route = LocalRoute::new("198.51.100.0/32".parse().unwrap());
-    route.attrs.origin = Origin::Incomplete;
+    route.attributes.origin = Origin::Incomplete;
     n1.speaker.announce(route.clone()).await.unwrap();
     n2.speaker.announce(route).await.unwrap();
     let two = router

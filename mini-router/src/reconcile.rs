@@ -297,7 +297,7 @@ async fn sync(speaker: &Speaker, have: &Desired, want: &Desired) -> Result<(), R
 /// route's metric, MED 0.
 fn network_route(prefix: IpNet) -> LocalRoute {
     let mut route = LocalRoute::new(prefix);
-    route.attrs.med = Some(0);
+    route.attributes.med = Some(0);
     route
 }
 

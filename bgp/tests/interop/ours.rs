@@ -5,10 +5,10 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use bgp::packet::{AsPath, Community, LargeCommunity, PathAttributes};
+use bgp::packet::Community;
 use bgp::{
-    DownReason, Event, Family, LocalRoute, PeerConfig, RemoteAs, SessionState, Speaker,
-    SpeakerConfig,
+    DownReason, Event, Family, LocalRoute, OriginAttributes, PeerConfig, RemoteAs, SessionState,
+    Speaker, SpeakerConfig,
 };
 use ipnet::IpNet;
 use tokio::sync::mpsc::Receiver;
@@ -214,28 +214,23 @@ impl Ours {
     }
 
     /// Originates `route` (built with the harness's [`Route`] so tests describe both sides
-    /// alike). `as_path_prepend` goes into the AS_PATH we send after our own AS.
+    /// alike). It must not prepend: the sessions add our AS on eBGP.
     pub async fn announce(&self, route: &Route) {
+        assert!(
+            route.as_path_prepend.is_empty(),
+            "an originated route has no AS_PATH of its own: {route:?}"
+        );
         let mut local = LocalRoute::new(route.prefix);
-        local.attrs = PathAttributes {
+        local.attributes = OriginAttributes {
             med: route.med,
             local_pref: route.local_pref,
             communities: route
                 .communities
                 .iter()
-                .map(|(a, v)| Community::new(*a, *v))
+                .map(|(a, v)| Community::new(*a, *v).0)
                 .collect(),
-            large_communities: route
-                .large_communities
-                .iter()
-                .map(|(g, a, b)| LargeCommunity {
-                    global: *g,
-                    local1: *a,
-                    local2: *b,
-                })
-                .collect(),
-            as_path: AsPath::from_sequence(route.as_path_prepend.iter().copied()),
-            ..PathAttributes::default()
+            large_communities: route.large_communities.iter().copied().collect(),
+            ..OriginAttributes::default()
         };
         local.next_hop = route.next_hop;
         self.speaker
