@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use bgp::{Event, EventStats, Family, LocalRoute, PeerConfig, RemoteAs, SpeakerConfig};
+use bgp::{Event, EventStats, Family, LocalRoute, PeerConfig, SpeakerConfig};
 use interop::gobgp::GoBgp;
 use interop::ours::Ours;
 use interop::{Daemon, Endpoint, PeerSpec};
@@ -60,11 +60,8 @@ fn expected_med(i: u32) -> Option<u32> {
 
 /// A session from `from` to `to` with the short hold time.
 fn peer_config(from: &Ours, to: &Ours) -> PeerConfig {
-    let mut config = PeerConfig::new(to.ip(), RemoteAs::Asn(to.asn));
-    config.port = to.endpoint.port;
-    config.local_address = Some(from.ip());
+    let mut config = from.peer_for(to);
     config.hold_time = HOLD;
-    config.connect_retry = Duration::from_millis(300);
     config.families = vec![Family::Ipv4Unicast];
     config
 }

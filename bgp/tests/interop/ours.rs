@@ -96,6 +96,30 @@ impl Ours {
         config
     }
 
+    /// A peer configuration for another of our speakers: its address and port, our address
+    /// as source, hold time 6 s, connection retries every 300 ms, both families.
+    pub fn peer_for(&self, other: &Ours) -> PeerConfig {
+        let mut config = PeerConfig::new(other.ip(), RemoteAs::Asn(other.asn));
+        config.port = other.endpoint.port;
+        config.local_address = Some(self.ip());
+        config.hold_time = 6;
+        config.connect_retry = Duration::from_millis(300);
+        config
+    }
+
+    /// The speaker's view of one peer; panics when it has no such peer.
+    pub async fn summary(&self, peer: IpAddr) -> bgp::PeerSummary {
+        let peers = self
+            .speaker
+            .peers()
+            .await
+            .unwrap_or_else(|e| panic!("query peers: {e}"));
+        peers
+            .into_iter()
+            .find(|p| p.config.address == peer)
+            .unwrap_or_else(|| panic!("no peer {peer}"))
+    }
+
     /// Adds the peer.
     pub async fn add_peer(&self, config: PeerConfig) {
         let address = config.address;
