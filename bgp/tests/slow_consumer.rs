@@ -84,18 +84,7 @@ async fn the_peer(speaker: &Ours) -> bgp::PeerSummary {
 /// Each speaker's session is Established, its first, and no NOTIFICATION went either way.
 async fn assert_sessions_intact(speakers: &[&Ours]) {
     for speaker in speakers {
-        let status = the_peer(speaker).await.status;
-        assert_eq!(status.state, bgp::SessionState::Established, "{status:?}");
-        assert_eq!(
-            (status.established_count, status.dropped_count),
-            (1, 0),
-            "{status:?}"
-        );
-        assert_eq!(
-            (status.sent.notifications, status.received.notifications),
-            (0, 0),
-            "{status:?}"
-        );
+        interop::ours::assert_first_session(&the_peer(speaker).await.status);
     }
 }
 

@@ -107,16 +107,20 @@ impl Ours {
         config
     }
 
-    /// The speaker's view of one peer; panics when it has no such peer.
-    pub async fn summary(&self, peer: IpAddr) -> bgp::PeerSummary {
+    /// The speaker's view of one peer, if it has that peer.
+    pub async fn find_peer(&self, peer: IpAddr) -> Option<bgp::PeerSummary> {
         let peers = self
             .speaker
             .peers()
             .await
             .unwrap_or_else(|e| panic!("query peers: {e}"));
-        peers
-            .into_iter()
-            .find(|p| p.config.address == peer)
+        peers.into_iter().find(|p| p.config.address == peer)
+    }
+
+    /// The speaker's view of one peer; panics when it has no such peer.
+    pub async fn summary(&self, peer: IpAddr) -> bgp::PeerSummary {
+        self.find_peer(peer)
+            .await
             .unwrap_or_else(|| panic!("no peer {peer}"))
     }
 
@@ -166,15 +170,7 @@ impl Ours {
 
     /// The session state of `peer` as our speaker reports it.
     pub async fn state(&self, peer: IpAddr) -> Option<SessionState> {
-        let peers = self
-            .speaker
-            .peers()
-            .await
-            .unwrap_or_else(|e| panic!("query peers: {e}"));
-        peers
-            .into_iter()
-            .find(|p| p.config.address == peer)
-            .map(|p| p.status.state)
+        self.find_peer(peer).await.map(|p| p.status.state)
     }
 
     /// Our view of the route for `prefix` learned from a peer (not our own), if any.
@@ -270,6 +266,22 @@ impl Ours {
             .await
             .unwrap_or_else(|e| panic!("withdraw {prefix}: {e}"));
     }
+}
+
+/// Asserts that a session is Established, is the peer's first, and that no NOTIFICATION
+/// went either way on it: nothing a test did reset it.
+pub fn assert_first_session(status: &bgp::PeerStatus) {
+    assert_eq!(status.state, SessionState::Established, "{status:?}");
+    assert_eq!(
+        (status.established_count, status.dropped_count),
+        (1, 0),
+        "{status:?}"
+    );
+    assert_eq!(
+        (status.sent.notifications, status.received.notifications),
+        (0, 0),
+        "{status:?}"
+    );
 }
 
 /// Waits up to `timeout` for an event of a speaker's stream matching `pred` and returns it;
