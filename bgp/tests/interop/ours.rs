@@ -234,11 +234,12 @@ impl Ours {
     }
 
     /// Originates `route` (built with the harness's [`Route`] so tests describe both sides
-    /// alike). It must not prepend: the sessions add our AS on eBGP.
+    /// alike). It must not prepend (the sessions add our AS on eBGP) nor carry extended
+    /// communities, which [`OriginAttributes`] does not have.
     pub async fn announce(&self, route: &Route) {
         assert!(
-            route.as_path_prepend.is_empty(),
-            "an originated route has no AS_PATH of its own: {route:?}"
+            route.as_path_prepend.is_empty() && route.ext_communities.is_empty(),
+            "an originator sets no AS_PATH and (for now) no extended community: {route:?}"
         );
         let mut local = LocalRoute::new(route.prefix);
         local.attributes = OriginAttributes {
