@@ -12,7 +12,9 @@
 //! - [`watch`]: a watch cache per kind with a synced flag, and the configuration's kinds
 //!   parsed into one `lb_config::Config`;
 //! - [`config_state`]: whether that configuration is in force, as log, metrics and
-//!   ConfigurationState.
+//!   ConfigurationState;
+//! - [`signals`]: SIGTERM and SIGINT as one future;
+//! - [`write_queue`]: per-object writes, concurrent across objects, in order per object.
 //!
 //! Why the ports and log shape are what they are: `docs/decisions/0005-daemon-plumbing.md`.
 //!
@@ -75,4 +77,6 @@ pub mod config_state;
 pub mod http;
 pub mod k8s_metrics;
 pub mod logging;
+pub mod signals;
 pub mod watch;
+pub mod write_queue;
