@@ -8,6 +8,8 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use lab::objects::merge;
+
 use crate::node::NodeState;
 
 fn from<T: DeserializeOwned>(v: Value) -> T {
@@ -116,16 +118,4 @@ pub fn slice(service: &str, name: &str, endpoints: &[TestEndpoint<'_>]) -> Endpo
         "addressType": "IPv4",
         "endpoints": endpoints,
     }))
-}
-
-/// Merges JSON object `b` into `a` (objects recursively, anything else replaced).
-pub fn merge(a: &mut Value, b: Value) {
-    match (a, b) {
-        (Value::Object(a), Value::Object(b)) => {
-            for (k, v) in b {
-                merge(a.entry(k).or_insert(Value::Null), v);
-            }
-        }
-        (a, b) => *a = b,
-    }
 }
