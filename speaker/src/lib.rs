@@ -8,7 +8,9 @@ pub mod announce;
 pub mod engine;
 pub mod metrics;
 pub mod node;
+pub mod origination;
 pub mod peers;
+pub mod reconcile;
 pub mod status;
 pub mod watch;
 
