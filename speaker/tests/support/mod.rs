@@ -284,6 +284,61 @@ impl Lab {
             .collect()
     }
 
+    /// Runs a command inside `node`'s namespace (`ip netns exec`); it must succeed.
+    pub fn run_in(&self, node: &str, program: &str, args: &[&str]) -> String {
+        let out = std::process::Command::new("ip")
+            .args(["netns", "exec", self.net.host(node).name(), program])
+            .args(args)
+            .output()
+            .expect("ip netns exec");
+        assert!(
+            out.status.success(),
+            "{program} {args:?} in {node}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Adds an address to `node`'s `eth0` (e.g. a second source address for a session).
+    pub fn add_address(&self, node: &str, cidr: &str) {
+        net::ip(&[
+            "-n",
+            self.net.host(node).name(),
+            "addr",
+            "add",
+            cidr,
+            "dev",
+            "eth0",
+            "nodad",
+        ]);
+    }
+
+    /// Creates a Secret of `type_` in `metallb-system` with these clear-text data.
+    pub async fn create_secret(&self, name: &str, type_: &str, data: &[(&str, &str)]) {
+        let data: BTreeMap<String, String> = data
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(
+            json!({"metadata": {"name": name, "namespace": NS}, "type": type_, "stringData": data}),
+        )
+        .unwrap();
+        Api::<k8s_openapi::api::core::v1::Secret>::namespaced(self.client.clone(), NS)
+            .create(&PostParams::default(), &secret)
+            .await
+            .expect("creating a Secret");
+    }
+
+    /// Writes `default/name`'s `status.loadBalancer` by hand (what the controller would).
+    pub async fn set_ingress(&self, name: &str, ips: &[&str]) {
+        let ingress: Vec<Value> = ips.iter().map(|ip| json!({"ip": ip})).collect();
+        let patch = json!({"status": {"loadBalancer": {"ingress": ingress}}});
+        Api::<Service>::namespaced(self.client.clone(), "default")
+            .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .expect("writing a Service's status");
+    }
+
     /// Everything the controller logged so far.
     pub fn controller_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("controller.log")).unwrap_or_default()
@@ -449,3 +504,5 @@ pub async fn http_get(host: &str, port: u16, path: &str) -> Option<String> {
     let (head, body) = response.split_once("\r\n\r\n")?;
     (head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200")).then(|| body.to_owned())
 }
+
+pub use lab::objects::merge as merge_json;
