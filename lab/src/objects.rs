@@ -42,15 +42,21 @@ fn from_json<T: serde::de::DeserializeOwned>(
     serde_json::from_value(v).map_err(|source| ObjectError::Json { kind, source })
 }
 
-/// Creates `crds` and waits (up to 30 s each, panicking as [`eventually`] does) until the
-/// apiserver serves them.
+/// Applies `crds` (server-side, so applying again is harmless) and waits (up to 30 s each,
+/// panicking as [`eventually`] does) until the apiserver serves them.
 pub async fn install_crds(
     client: &Client,
     crds: Vec<CustomResourceDefinition>,
 ) -> Result<(), ObjectError> {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     for crd in &crds {
-        api.create(&PostParams::default(), crd).await?;
+        let name = crd.metadata.name.clone().unwrap_or_default();
+        api.patch(
+            &name,
+            &PatchParams::apply("ferrolb-test").force(),
+            &Patch::Apply(crd),
+        )
+        .await?;
     }
     for crd in crds {
         let name = crd.metadata.name.clone().unwrap_or_default();

@@ -163,14 +163,10 @@ fn announced_labels(service: &str, node: &str, ip: IpAddr) -> AnnouncedLabels {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use prometheus_client::encoding::text::encode;
 
     fn exposition(registry: &Registry) -> String {
-        let mut out = String::new();
-        if let Err(e) = encode(&mut out, registry) {
-            panic!("encoding the registry: {e}");
-        }
-        out
+        lb_daemon::http::exposition(registry)
+            .unwrap_or_else(|e| panic!("encoding the registry: {e}"))
     }
 
     #[test]

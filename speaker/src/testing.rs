@@ -8,7 +8,9 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use lab::objects::merge;
+pub use lab::objects::merge;
+/// The tutorial's legacy ConfigMap text.
+pub use lab::seed::TUTORIAL_CONFIG as TUTORIAL;
 
 use crate::node::NodeState;
 

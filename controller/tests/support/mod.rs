@@ -29,17 +29,7 @@ fn compared_controller() -> Option<PathBuf> {
     std::env::var_os("FERROLB_COMPARE_CONTROLLER").map(PathBuf::from)
 }
 
-/// The tutorial's legacy ConfigMap, exactly as the seed applies it.
-pub const TUTORIAL_CONFIG: &str = "peers:
-- my-asn: 64512
-  peer-asn: 64512
-  peer-address: 10.192.0.7
-address-pools:
-- name: my-ip-space
-  protocol: bgp
-  addresses:
-  - 198.51.100.0/24
-";
+pub use lab::seed::TUTORIAL_CONFIG;
 
 /// The apiserver, an admin client and (when started) the controller process.
 pub struct Lab {

@@ -13,9 +13,7 @@ use lb_daemon::watch::config::ConfigCaches;
 use serde_json::json;
 
 use super::*;
-use crate::testing::{service, slice};
-
-const TUTORIAL: &str = "peers:\n- my-asn: 64512\n  peer-asn: 64512\n  peer-address: 10.192.0.7\naddress-pools:\n- name: my-ip-space\n  protocol: bgp\n  addresses:\n  - 198.51.100.0/24\n";
+use crate::testing::{TUTORIAL, service, slice};
 
 struct Cluster {
     services: Writer<Service>,

@@ -6,9 +6,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::testing::{config, cr, node, secret};
-
-const TUTORIAL: &str = "peers:\n- my-asn: 64512\n  peer-asn: 64512\n  peer-address: 10.192.0.7\naddress-pools:\n- name: my-ip-space\n  protocol: bgp\n  addresses:\n  - 198.51.100.0/24\n";
+use crate::testing::{TUTORIAL, config, cr, node, secret};
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()

@@ -36,17 +36,7 @@ pub const NODES: [(&str, u8); 2] = [("kube-node-1", 3), ("kube-node-2", 4)];
 /// The router's address.
 pub const ROUTER: &str = "10.192.0.7";
 
-/// The tutorial's legacy ConfigMap, exactly as the seed applies it.
-pub const TUTORIAL_CONFIG: &str = "peers:
-- my-asn: 64512
-  peer-asn: 64512
-  peer-address: 10.192.0.7
-address-pools:
-- name: my-ip-space
-  protocol: bgp
-  addresses:
-  - 198.51.100.0/24
-";
+pub use lab::seed::TUTORIAL_CONFIG;
 
 /// A binary of the workspace, built (once per test process, so it is current) into the
 /// target directory of this test.

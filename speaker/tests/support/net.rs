@@ -16,7 +16,6 @@ use std::fs::File;
 use std::process::{Command, Stdio};
 use std::sync::Once;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use nix::sched::{CloneFlags, setns};
 
@@ -49,7 +48,7 @@ impl Netns {
     fn create(tag: &str) -> Netns {
         static SWEEP: Once = Once::new();
         static NEXT: AtomicUsize = AtomicUsize::new(0);
-        SWEEP.call_once(sweep_stale);
+        SWEEP.call_once(|| lab::network::sweep_stale(PREFIX));
         let name = format!(
             "{PREFIX}{tag}-{}-{}",
             std::process::id(),
@@ -69,56 +68,7 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        remove(&self.name);
-    }
-}
-
-/// Kills every process still inside namespace `name`, then deletes it.
-fn remove(name: &str) {
-    for _ in 0..20 {
-        let out = Command::new("ip")
-            .args(["netns", "pids", name])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default();
-        let pids: Vec<i32> = out
-            .split_whitespace()
-            .filter_map(|p| p.parse().ok())
-            .collect();
-        if pids.is_empty() {
-            break;
-        }
-        for pid in pids {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = Command::new("ip")
-        .args(["netns", "del", name])
-        .stderr(Stdio::null())
-        .status();
-}
-
-/// Deletes namespaces of earlier test processes that died without cleaning up.
-fn sweep_stale() {
-    let Ok(entries) = std::fs::read_dir("/run/netns") else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix(PREFIX) else {
-            continue;
-        };
-        // spk-<tag>-<pid>-<n>: the pid is the second field from the end.
-        let pid = rest.rsplit('-').nth(1).and_then(|p| p.parse::<u32>().ok());
-        if let Some(pid) = pid
-            && !std::path::Path::new(&format!("/proc/{pid}")).exists()
-        {
-            remove(&name);
-        }
+        lab::network::kill_and_remove(&self.name);
     }
 }
 
