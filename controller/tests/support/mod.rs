@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Service;
 use kube::Client;
-use kube::api::{Api, DeleteParams};
+use kube::api::{Api, DeleteParams, PostParams};
 use lab::objects;
 use lab::process::Process;
 pub use lab::wait::eventually;
 use lab::{Cluster, ClusterConfig};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// MetalLB's namespace.
 pub const NS: &str = "metallb-system";
