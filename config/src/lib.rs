@@ -16,6 +16,7 @@ mod label_selector;
 mod legacy;
 pub mod model;
 pub mod selector;
+pub mod service;
 mod source;
 mod validate;
 

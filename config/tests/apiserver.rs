@@ -10,11 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::{Client, Resource};
-use lab::wait::eventually;
 use lab::{Cluster, ClusterConfig};
 use lb_config::crd::bfd_profile::BFDProfile;
 use lb_config::crd::bgp_advertisement::BGPAdvertisement;
@@ -39,40 +37,8 @@ async fn cluster_with_crds() -> (Cluster, Client) {
         Err(e) => panic!("the cluster did not start: {e}"),
     };
     let client = cluster.client();
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in lb_config::crd::definitions() {
-        let name = crd.metadata.name.clone().unwrap();
-        if let Err(e) = crds
-            .patch(
-                &name,
-                &PatchParams::apply(MANAGER).force(),
-                &Patch::Apply(&crd),
-            )
-            .await
-        {
-            panic!("the apiserver refused CRD {name}: {e}");
-        }
-    }
-    for crd in lb_config::crd::definitions() {
-        let name = crd.metadata.name.clone().unwrap();
-        eventually(
-            &format!("CRD {name} to be established"),
-            Duration::from_secs(30),
-            || {
-                let crds = crds.clone();
-                let name = name.clone();
-                async move {
-                    let crd = crds.get(&name).await.ok()?;
-                    let established = crd
-                        .status?
-                        .conditions?
-                        .iter()
-                        .any(|c| c.type_ == "Established" && c.status == "True");
-                    established.then_some(())
-                }
-            },
-        )
-        .await;
+    if let Err(e) = lab::objects::install_crds(&client, lb_config::crd::definitions()).await {
+        panic!("the apiserver refused a CRD: {e}");
     }
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": NS}})).unwrap();

@@ -9,7 +9,7 @@ use controller::metrics::AllocatorMetrics;
 use controller::reconcile::{self, Context};
 use lb_daemon::args::{CommonArgs, Controller, IgnoredFlags};
 use lb_daemon::k8s_metrics::K8sClientMetrics;
-use lb_daemon::{client, http, logging};
+use lb_daemon::{client, http, logging, signals};
 use prometheus_client::registry::Registry;
 use tokio_util::sync::CancellationToken;
 
@@ -84,27 +84,8 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         k8s_metrics,
         ready,
     };
-    reconcile::run(ctx, terminated()).await;
+    reconcile::run(ctx, signals::terminated()).await;
     shutdown.cancel();
     http.await??;
     Ok(())
-}
-
-/// Completes on SIGTERM or SIGINT.
-async fn terminated() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::error!(
-            op = "startup",
-            "cannot install signal handlers; stop with SIGKILL"
-        );
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
 }

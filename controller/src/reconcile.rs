@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use kube::Client;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use lb_daemon::config_state::{self, ConfigStateObject};
 use lb_daemon::http::Condition;
 use lb_daemon::k8s_metrics::K8sClientMetrics;
 use tokio::sync::mpsc;
@@ -92,29 +93,19 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()>) {
 
 /// Logs, counts and writes the configuration's state.
 fn report_config_state(ctx: &Context, recorder: &Recorder, state: ConfigState) {
-    match &state {
-        ConfigState::Valid => {
-            tracing::info!(
-                controller = "ConfigReconciler",
-                event = "config reloaded",
-                "config reloaded"
-            );
-            ctx.k8s_metrics.config_applied();
-        }
-        ConfigState::Invalid(errors) => {
-            tracing::error!(
-                controller = "ConfigReconciler",
-                error = errors.as_str(),
-                "failed to parse the configuration"
-            );
-            ctx.k8s_metrics.config_rejected();
-        }
-    }
+    config_state::log_and_count(&state, &ctx.k8s_metrics);
     let client = ctx.client.clone();
     let namespace = ctx.namespace.clone();
     let recorder = recorder.clone();
     tokio::spawn(async move {
-        if let Err(err) = status::write_config_state(&client, &namespace, &state).await {
+        if let Err(err) = config_state::write(
+            &client,
+            &namespace,
+            &ConfigStateObject::controller(),
+            &state,
+        )
+        .await
+        {
             tracing::error!(controller = "ConfigurationStateReconciler", error = %err, "failed to create or patch ConfigurationState");
         }
         if let ConfigState::Invalid(errors) = &state {
@@ -122,7 +113,7 @@ fn report_config_state(ctx: &Context, recorder: &Recorder, state: ConfigState) {
                 api_version: Some("metallb.io/v1beta1".into()),
                 kind: Some("ConfigurationState".into()),
                 namespace: Some(namespace.clone()),
-                name: Some(status::CONFIG_STATE_NAME.into()),
+                name: Some(ConfigStateObject::controller().name),
                 ..Default::default()
             };
             let event = Event {

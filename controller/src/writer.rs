@@ -2,22 +2,19 @@
 //!
 //! The address, its pool annotation and the status go in one merge patch on the `status`
 //! subresource (which accepts metadata changes), so a watcher never sees one without the
-//! other. Writes for different Services run concurrently (the apiserver, not the controller,
-//! is the bottleneck with thousands of Services); a newer write for a Service whose previous
-//! one is still running waits for it and replaces any older one queued, so the last decision
-//! always lands last. A failed write is retried with back-off until it lands, is superseded
-//! or the Service is gone.
+//! other. Writes run through a [`WriteQueue`]: concurrently for different Services, one at a
+//! time per Service, the last decision last. A failed write is retried with back-off until
+//! it lands or the Service is gone.
 
-use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Service;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::events::{Event, EventType as KubeEventType, Recorder};
 use kube::{Api, Client};
+use lb_daemon::write_queue::{BoxedWrite, WriteQueue};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 
 use crate::allocator::ServiceKey;
 use crate::engine::ServiceWrite;
@@ -37,13 +34,10 @@ pub struct Landed {
     pub resource_version: Option<String>,
 }
 
-/// Accepts Service writes and runs them.
+/// Accepts Service writes and runs them ([`WriteQueue`]: concurrently, one at a time per
+/// Service, the newest last).
 pub struct ServiceWriter {
-    client: Client,
-    recorder: Recorder,
-    running: JoinSet<(ServiceKey, Option<String>)>,
-    in_flight: HashSet<ServiceKey>,
-    queued: BTreeMap<ServiceKey, ServiceWrite>,
+    queue: WriteQueue<ServiceKey, ServiceWrite, Option<String>>,
     landed: mpsc::UnboundedSender<Landed>,
 }
 
@@ -51,64 +45,36 @@ impl ServiceWriter {
     /// A writer publishing Events as `recorder`'s reporter; landed writes are reported on
     /// `landed`.
     pub fn new(client: Client, recorder: Recorder, landed: mpsc::UnboundedSender<Landed>) -> Self {
-        ServiceWriter {
-            client,
-            recorder,
-            running: JoinSet::new(),
-            in_flight: HashSet::new(),
-            queued: BTreeMap::new(),
-            landed,
-        }
+        let queue = WriteQueue::new(CONCURRENCY, move |write: ServiceWrite| {
+            let client = client.clone();
+            let recorder = recorder.clone();
+            Box::pin(async move {
+                let rv = write_with_retry(&client, &write).await;
+                publish_events(&recorder, &write).await;
+                rv
+            }) as BoxedWrite<Option<String>>
+        });
+        ServiceWriter { queue, landed }
     }
 
     /// Queues a write; it starts now unless the Service already has one running or too many
     /// are in flight.
     pub fn submit(&mut self, write: ServiceWrite) {
-        self.queued.insert(write.key.clone(), write);
-        self.start_queued();
+        self.queue.submit(write.key.clone(), write);
     }
 
     /// Whether writes are running or queued.
     pub fn busy(&self) -> bool {
-        !self.running.is_empty() || !self.queued.is_empty()
+        self.queue.busy()
     }
 
     /// Waits for one running write to finish and starts queued ones. Pending forever when
     /// nothing runs (use it in `select!`).
     pub async fn progress(&mut self) {
-        match self.running.join_next().await {
-            Some(Ok((key, resource_version))) => {
-                self.in_flight.remove(&key);
-                let _ = self.landed.send(Landed {
-                    key,
-                    resource_version,
-                });
-            }
-            Some(Err(err)) => tracing::error!(error = %err, "service write task failed"),
-            None => std::future::pending::<()>().await,
-        }
-        self.start_queued();
-    }
-
-    fn start_queued(&mut self) {
-        let ready: Vec<ServiceKey> = self
-            .queued
-            .keys()
-            .filter(|k| !self.in_flight.contains(*k))
-            .take(CONCURRENCY.saturating_sub(self.running.len()))
-            .cloned()
-            .collect();
-        for key in ready {
-            let Some(write) = self.queued.remove(&key) else {
-                continue;
-            };
-            self.in_flight.insert(key.clone());
-            let client = self.client.clone();
-            let recorder = self.recorder.clone();
-            self.running.spawn(async move {
-                let rv = write_with_retry(&client, &write).await;
-                publish_events(&recorder, &write).await;
-                (write.key, rv)
+        if let Some((key, resource_version)) = self.queue.progress().await {
+            let _ = self.landed.send(Landed {
+                key,
+                resource_version,
             });
         }
     }

@@ -70,14 +70,9 @@ impl K8sClientMetrics {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use prometheus_client::encoding::text::encode;
 
     fn exposition(registry: &Registry) -> String {
-        let mut out = String::new();
-        if let Err(e) = encode(&mut out, registry) {
-            panic!("encoding the registry: {e}");
-        }
-        out
+        crate::http::exposition(registry).unwrap_or_else(|e| panic!("encoding the registry: {e}"))
     }
 
     #[test]

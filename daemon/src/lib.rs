@@ -8,7 +8,13 @@
 //! - [`http`]: the plain-HTTP endpoint with `/metrics`, `/healthz` and `/readyz`, on axum
 //!   (hyper 1 is already there through kube; axum adds routing and graceful shutdown for
 //!   little — see the module);
-//! - [`k8s_metrics`]: MetalLB's `metallb_k8s_client_*` metrics.
+//! - [`k8s_metrics`]: MetalLB's `metallb_k8s_client_*` metrics;
+//! - [`watch`]: a watch cache per kind with a synced flag, and the configuration's kinds
+//!   parsed into one `lb_config::Config`;
+//! - [`config_state`]: whether that configuration is in force, as log, metrics and
+//!   ConfigurationState;
+//! - [`signals`]: SIGTERM and SIGINT as one future;
+//! - [`write_queue`]: per-object writes, concurrent across objects, in order per object.
 //!
 //! Why the ports and log shape are what they are: `docs/decisions/0005-daemon-plumbing.md`.
 //!
@@ -67,6 +73,10 @@
 
 pub mod args;
 pub mod client;
+pub mod config_state;
 pub mod http;
 pub mod k8s_metrics;
 pub mod logging;
+pub mod signals;
+pub mod watch;
+pub mod write_queue;

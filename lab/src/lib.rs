@@ -10,6 +10,7 @@ pub mod binaries;
 pub mod cluster;
 pub mod kubeconfig;
 pub mod network;
+pub mod objects;
 pub mod pki;
 pub mod ports;
 pub mod process;

@@ -174,3 +174,47 @@ pub fn remove() -> (Vec<String>, Vec<IpError>) {
     }
     (removed, errors)
 }
+
+/// Kills (SIGKILL) every process still inside namespace `name`, then deletes the namespace:
+/// for the namespaces tests create, which must go even when a test panicked.
+pub fn kill_and_remove(name: &str) {
+    for _ in 0..20 {
+        let out = Command::new("ip")
+            .args(["netns", "pids", name])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let pids: Vec<i32> = out
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        if pids.is_empty() {
+            break;
+        }
+        for pid in pids {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = ip(&["netns", "del", name]);
+}
+
+/// Removes the namespaces named `<prefix><tag>-<pid>-<n>` whose creating process `pid` is
+/// gone: what test runs that were killed left behind.
+pub fn sweep_stale(prefix: &str) {
+    for name in namespaces() {
+        let Some(rest) = name.strip_prefix(prefix) else {
+            continue;
+        };
+        // The pid is the second field from the end.
+        let pid = rest.rsplit('-').nth(1).and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid
+            && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        {
+            kill_and_remove(&name);
+        }
+    }
+}

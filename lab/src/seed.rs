@@ -28,6 +28,19 @@ pub const NODES: [(&str, &str, &str, bool); 3] = [
     ("kube-node-2", "10.192.0.4", "10.244.2.0/24", false),
 ];
 
+/// The `config` of the tutorial's legacy MetalLB ConfigMap, exactly as the seed applies it:
+/// one iBGP peer (the router) and the pool 198.51.100.0/24.
+pub const TUTORIAL_CONFIG: &str = "peers:
+- my-asn: 64512
+  peer-asn: 64512
+  peer-address: 10.192.0.7
+address-pools:
+- name: my-ip-space
+  protocol: bgp
+  addresses:
+  - 198.51.100.0/24
+";
+
 /// Where the lab keeps its state: `$FERROLB_LAB_DIR`, else `/run/ferrolb-lab` (gone after a
 /// reboot, like the namespaces themselves).
 pub fn state_dir() -> PathBuf {

@@ -19,6 +19,8 @@ use std::sync::Arc;
 use k8s_openapi::api::core::v1::{LoadBalancerStatus, Service};
 use kube::ResourceExt;
 
+pub use lb_daemon::config_state::ConfigState;
+
 use crate::allocator::{Allocator, ServiceKey};
 use crate::caches::Caches;
 use crate::service::{self, Outcome, ServiceEvent, Sync};
@@ -64,15 +66,6 @@ pub struct ServiceWrite {
     pub annotations: BTreeMap<String, Option<String>>,
     /// Events to publish on the Service, in order.
     pub events: Vec<ServiceEvent>,
-}
-
-/// Whether the configuration in the cluster is in force.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConfigState {
-    /// It validated and is in force.
-    Valid,
-    /// It did not validate: these errors, one per line; the last good one stays in force.
-    Invalid(String),
 }
 
 /// The allocation state and what is needed to decide.

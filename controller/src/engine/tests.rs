@@ -2,15 +2,14 @@
 //! addresses already held, on a broken configuration, and with a write in flight.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::atomic::Ordering;
-
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
-use kube::runtime::reflector::{self, store::Writer};
+use kube::runtime::reflector::store::Writer;
 use kube::runtime::watcher;
 use serde_json::json;
 
 use super::*;
-use crate::caches::Cache;
+use lb_daemon::watch::Cache;
+use lb_daemon::watch::config::ConfigCaches;
 
 /// Caches with writers to fill them, every kind synced.
 struct Cluster {
@@ -18,35 +17,19 @@ struct Cluster {
     config_maps: Writer<ConfigMap>,
 }
 
-fn cache<K>() -> (Cache<K>, Writer<K>)
-where
-    K: kube::Resource<DynamicType = ()> + Clone + 'static,
-{
-    let (store, writer) = reflector::store();
-    let cache = Cache::new(store);
-    cache.synced.store(true, Ordering::Release);
-    (cache, writer)
-}
-
 fn engine() -> (Engine, Cluster) {
-    let (services, services_w) = cache();
-    let (config_maps, config_maps_w) = cache();
+    let (services, services_w) = Cache::filled_by_hand();
+    let (config, config_w) = ConfigCaches::filled_by_hand();
     let caches = Caches {
         services,
-        namespaces: cache().0,
-        config_maps,
-        pools: cache().0,
-        peers: cache().0,
-        bgp_advertisements: cache().0,
-        l2_advertisements: cache().0,
-        communities: cache().0,
-        bfd_profiles: cache().0,
+        namespaces: Cache::filled_by_hand().0,
+        config,
     };
     (
         Engine::new(caches, None),
         Cluster {
             services: services_w,
-            config_maps: config_maps_w,
+            config_maps: config_w.config_maps,
         },
     )
 }

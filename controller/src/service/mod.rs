@@ -15,12 +15,14 @@ use crate::allocator::{
     self, Allocator, FamilyPolicy, GoQuoted, IpFamily, Port, ServiceFamily, ServiceInfo, ServiceKey,
 };
 
+pub use lb_config::service::{
+    ANNOTATION_ALLOCATED_FROM_POOL, DEPRECATED_ALLOCATED_FROM_POOL, filtered_by_class,
+};
+
 /// `metallb.io/address-pool`: the pool a Service asks for.
 pub const ANNOTATION_ADDRESS_POOL: &str = "metallb.io/address-pool";
 /// `metallb.io/loadBalancerIPs`: the addresses a Service asks for, comma-separated.
 pub const ANNOTATION_LOAD_BALANCER_IPS: &str = "metallb.io/loadBalancerIPs";
-/// `metallb.io/ip-allocated-from-pool`: written by the controller, the pool an IP came from.
-pub const ANNOTATION_ALLOCATED_FROM_POOL: &str = "metallb.io/ip-allocated-from-pool";
 /// `metallb.io/allow-shared-ip`: the sharing key of Services that may share an address.
 pub const ANNOTATION_ALLOW_SHARED_IP: &str = "metallb.io/allow-shared-ip";
 /// The prefix of MetalLB's first annotations, still honoured (with a warning Event).
@@ -28,7 +30,6 @@ pub const DEPRECATED_PREFIX: &str = "metallb.universe.tf";
 
 const DEPRECATED_ADDRESS_POOL: &str = "metallb.universe.tf/address-pool";
 const DEPRECATED_LOAD_BALANCER_IPS: &str = "metallb.universe.tf/loadBalancerIPs";
-const DEPRECATED_ALLOCATED_FROM_POOL: &str = "metallb.universe.tf/ip-allocated-from-pool";
 const DEPRECATED_ALLOW_SHARED_IP: &str = "metallb.universe.tf/allow-shared-ip";
 
 /// How the reconcile loop goes on after one Service (MetalLB's `SyncState`).
@@ -91,21 +92,6 @@ pub fn service_key(svc: &Service) -> ServiceKey {
         svc.metadata.namespace.as_deref().unwrap_or_default(),
         svc.metadata.name.as_deref().unwrap_or_default(),
     )
-}
-
-/// Whether this controller must leave the Service alone because of its
-/// `spec.loadBalancerClass` (MetalLB's `filterByLoadBalancerClass`): without `--lb-class`,
-/// only Services without a class are ours; with it, only Services of exactly that class.
-pub fn filtered_by_class(svc: &Service, lb_class: Option<&str>) -> bool {
-    let class = svc
-        .spec
-        .as_ref()
-        .and_then(|s| s.load_balancer_class.as_deref());
-    match (class, lb_class) {
-        (None, None) => false,
-        (None, Some(_)) => true,
-        (Some(c), wanted) => Some(c) != wanted,
-    }
 }
 
 /// Handles one Service (or its deletion, `svc: None`), as MetalLB's `SetBalancer`.

@@ -4,15 +4,13 @@
 //! Needs the control-plane binaries built by `lab/scripts/build-control-plane.sh`.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
-use k8s_openapi::api::events::v1::Event;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::api::core::v1::Service;
 use kube::Client;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, PostParams};
+use lab::objects;
 use lab::process::Process;
 pub use lab::wait::eventually;
 use lab::{Cluster, ClusterConfig};
@@ -31,17 +29,7 @@ fn compared_controller() -> Option<PathBuf> {
     std::env::var_os("FERROLB_COMPARE_CONTROLLER").map(PathBuf::from)
 }
 
-/// The tutorial's legacy ConfigMap, exactly as the seed applies it.
-pub const TUTORIAL_CONFIG: &str = "peers:
-- my-asn: 64512
-  peer-asn: 64512
-  peer-address: 10.192.0.7
-address-pools:
-- name: my-ip-space
-  protocol: bgp
-  addresses:
-  - 198.51.100.0/24
-";
+pub use lab::seed::TUTORIAL_CONFIG;
 
 /// The apiserver, an admin client and (when started) the controller process.
 pub struct Lab {
@@ -61,33 +49,9 @@ impl Lab {
             .await
             .expect("starting the lab's apiserver");
         let client = cluster.client();
-        let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-        for crd in lb_config::crd::definitions() {
-            crds.create(&PostParams::default(), &crd)
-                .await
-                .expect("creating a CRD");
-        }
-        for crd in lb_config::crd::definitions() {
-            let name = crd.metadata.name.clone().unwrap_or_default();
-            eventually(
-                &format!("CRD {name} established"),
-                Duration::from_secs(30),
-                || {
-                    let crds = crds.clone();
-                    let name = name.clone();
-                    async move {
-                        let crd = crds.get(&name).await.ok()?;
-                        let established = crd
-                            .status?
-                            .conditions?
-                            .iter()
-                            .any(|c| c.type_ == "Established" && c.status == "True");
-                        established.then_some(())
-                    }
-                },
-            )
-            .await;
-        }
+        objects::install_crds(&client, lb_config::crd::definitions())
+            .await
+            .expect("installing the CRDs");
         let log = cluster.data_dir().join("controller.log");
         let lab = Lab {
             cluster,
@@ -142,14 +106,7 @@ impl Lab {
 
     /// Creates a namespace with these labels.
     pub async fn create_namespace(&self, name: &str, labels: &[(&str, &str)]) {
-        let labels: BTreeMap<_, _> = labels
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let ns: Namespace =
-            serde_json::from_value(json!({"metadata": {"name": name, "labels": labels}})).unwrap();
-        Api::<Namespace>::all(self.client.clone())
-            .create(&PostParams::default(), &ns)
+        objects::create_namespace(&self.client, name, labels)
             .await
             .expect("creating a namespace");
     }
@@ -243,54 +200,19 @@ impl Lab {
 
     /// Creates or replaces the legacy ConfigMap `config` with this `config` text.
     pub async fn apply_legacy_config(&self, config: &str) {
-        let cm: ConfigMap = serde_json::from_value(json!({
-            "apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": "config", "namespace": NS},
-            "data": {"config": config},
-        }))
-        .unwrap();
-        Api::<ConfigMap>::namespaced(self.client.clone(), NS)
-            .patch(
-                "config",
-                &PatchParams::apply("test").force(),
-                &Patch::Apply(&cm),
-            )
+        objects::apply_legacy_config(&self.client, NS, config)
             .await
             .expect("applying the ConfigMap");
     }
 
     /// Server-side applies a `metallb.io` object (JSON with apiVersion, kind, metadata.name).
-    pub async fn apply_cr(&self, object: Value) -> Result<(), kube::Error> {
-        let kind = object["kind"].as_str().unwrap().to_owned();
-        let version = object["apiVersion"]
-            .as_str()
-            .unwrap()
-            .rsplit('/')
-            .next()
-            .unwrap()
-            .to_owned();
-        let name = object["metadata"]["name"].as_str().unwrap().to_owned();
-        let gvk = kube::core::GroupVersionKind::gvk("metallb.io", &version, &kind);
-        let resource = kube::core::ApiResource::from_gvk(&gvk);
-        let api: Api<kube::core::DynamicObject> =
-            Api::namespaced_with(self.client.clone(), NS, &resource);
-        let obj: kube::core::DynamicObject = serde_json::from_value(object).unwrap();
-        api.patch(
-            &name,
-            &PatchParams::apply("test").force(),
-            &Patch::Apply(&obj),
-        )
-        .await
-        .map(|_| ())
+    pub async fn apply_cr(&self, object: Value) -> Result<(), objects::ObjectError> {
+        objects::apply_cr(&self.client, NS, object).await
     }
 
     /// Deletes a `metallb.io` object.
     pub async fn delete_cr(&self, version: &str, kind: &str, name: &str) {
-        let gvk = kube::core::GroupVersionKind::gvk("metallb.io", version, kind);
-        let resource = kube::core::ApiResource::from_gvk(&gvk);
-        let api: Api<kube::core::DynamicObject> =
-            Api::namespaced_with(self.client.clone(), NS, &resource);
-        api.delete(name, &DeleteParams::default())
+        objects::delete_cr(&self.client, NS, version, kind, name)
             .await
             .expect("deleting a metallb.io object");
     }
@@ -303,14 +225,7 @@ impl Lab {
     /// Creates a Service from JSON (`metadata.name`, `spec`; type LoadBalancer and one TCP
     /// port 80 unless the JSON says otherwise).
     pub async fn create_service(&self, ns: &str, object: Value) -> Service {
-        let mut svc = json!({
-            "apiVersion": "v1", "kind": "Service",
-            "spec": {"type": "LoadBalancer", "ports": [{"port": 80, "protocol": "TCP"}], "selector": {"app": "nginx"}},
-        });
-        merge(&mut svc, object);
-        let svc: Service = serde_json::from_value(svc).unwrap();
-        self.services(ns)
-            .create(&PostParams::default(), &svc)
+        objects::create_service(&self.client, ns, object)
             .await
             .expect("creating a Service")
     }
@@ -344,31 +259,11 @@ impl Lab {
 
     /// The Events on an object, oldest first, as `(type, reason, note, reportingController)`.
     pub async fn events(&self, ns: &str, name: &str) -> Vec<(String, String, String, String)> {
-        let api: Api<Event> = Api::namespaced(self.client.clone(), ns);
-        let list = api
-            .list(&ListParams::default())
+        objects::events(&self.client, ns, name)
             .await
-            .map(|l| l.items)
-            .unwrap_or_default();
-        let mut events: Vec<_> = list
+            .unwrap_or_default()
             .into_iter()
-            .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(name))
-            .collect();
-        events.sort_by(|a, b| {
-            a.metadata
-                .creation_timestamp
-                .cmp(&b.metadata.creation_timestamp)
-        });
-        events
-            .into_iter()
-            .map(|e| {
-                (
-                    e.type_.unwrap_or_default(),
-                    e.reason.unwrap_or_default(),
-                    e.note.unwrap_or_default(),
-                    e.reporting_controller.unwrap_or_default(),
-                )
-            })
+            .map(|e| (e.type_, e.reason, e.note, e.controller))
             .collect()
     }
 
@@ -420,27 +315,7 @@ impl Drop for Lab {
     }
 }
 
-/// The ingress IPs of a Service.
-pub fn ingress_ips(svc: &Service) -> Vec<String> {
-    svc.status
-        .as_ref()
-        .and_then(|s| s.load_balancer.as_ref())
-        .and_then(|lb| lb.ingress.as_ref())
-        .map(|i| i.iter().filter_map(|i| i.ip.clone()).collect())
-        .unwrap_or_default()
-}
-
-/// Merges JSON object `b` into `a` (objects recursively, anything else replaced).
-fn merge(a: &mut Value, b: Value) {
-    match (a, b) {
-        (Value::Object(a), Value::Object(b)) => {
-            for (k, v) in b {
-                merge(a.entry(k).or_insert(Value::Null), v);
-            }
-        }
-        (a, b) => *a = b,
-    }
-}
+pub use lab::objects::ingress_ips;
 
 /// A plain HTTP/1.0 GET on 127.0.0.1:`port`; the body, or `None` on any failure.
 async fn http_get(port: u16, path: &str) -> Option<String> {

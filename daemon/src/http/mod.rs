@@ -13,7 +13,7 @@ mod routes;
 mod server;
 
 pub use readiness::{Condition, Readiness};
-pub use routes::{Endpoints, OPENMETRICS_CONTENT_TYPE};
+pub use routes::{Endpoints, OPENMETRICS_CONTENT_TYPE, exposition};
 pub use server::{HttpError, ListenAddress, Server, bind, listen_addresses, run};
 
 #[cfg(test)]

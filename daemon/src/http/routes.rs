@@ -37,10 +37,16 @@ pub(crate) fn router(endpoints: Endpoints) -> Router {
         .with_state(endpoints)
 }
 
-async fn metrics(State(endpoints): State<Endpoints>) -> Response {
+/// The registry's metrics as Prometheus/OpenMetrics text, as `/metrics` serves them.
+pub fn exposition(registry: &Registry) -> Result<String, std::fmt::Error> {
     let mut body = String::new();
-    match encode(&mut body, &endpoints.registry) {
-        Ok(()) => ([(header::CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE)], body).into_response(),
+    encode(&mut body, registry)?;
+    Ok(body)
+}
+
+async fn metrics(State(endpoints): State<Endpoints>) -> Response {
+    match exposition(&endpoints.registry) {
+        Ok(body) => ([(header::CONTENT_TYPE, OPENMETRICS_CONTENT_TYPE)], body).into_response(),
         // Only a collector's own error can get here; say so rather than serve half a page.
         Err(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -100,10 +100,6 @@ pub fn signal(pid: u32, signal: &str) {
         .status();
 }
 
-fn process_alive(pid: u32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists()
-}
-
 /// A network namespace, deleted (after killing whatever still runs in it) when dropped.
 pub struct Netns {
     name: String,
@@ -113,7 +109,7 @@ impl Netns {
     /// Creates `mre2e-<tag>-<pid>-<n>` with its loopback up.
     pub fn create(tag: &str) -> Netns {
         static SWEEP: Once = Once::new();
-        SWEEP.call_once(sweep_stale_namespaces);
+        SWEEP.call_once(|| lab::network::sweep_stale(NS_PREFIX));
         let name = format!("{NS_PREFIX}{}", unique(tag));
         ip(&["netns", "add", &name]);
         let ns = Netns { name };
@@ -164,55 +160,9 @@ impl Netns {
     }
 }
 
-/// Kills every process still inside namespace `name`, then deletes it.
-fn remove_namespace(name: &str) {
-    for _ in 0..20 {
-        let pids = Command::new("ip")
-            .args(["netns", "pids", name])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default();
-        let pids: Vec<u32> = pids
-            .split_whitespace()
-            .filter_map(|p| p.parse().ok())
-            .collect();
-        if pids.is_empty() {
-            break;
-        }
-        for pid in pids {
-            signal(pid, "KILL");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = Command::new("ip")
-        .args(["netns", "del", name])
-        .stderr(Stdio::null())
-        .status();
-}
-
 impl Drop for Netns {
     fn drop(&mut self) {
-        remove_namespace(&self.name);
-    }
-}
-
-/// Deletes namespaces of earlier test processes that died without cleaning up.
-fn sweep_stale_namespaces() {
-    let Ok(entries) = std::fs::read_dir("/run/netns") else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix(NS_PREFIX) else {
-            continue;
-        };
-        // mre2e-<tag>-<pid>-<n>: the pid is the second field from the end.
-        let pid = rest.rsplit('-').nth(1).and_then(|p| p.parse::<u32>().ok());
-        if let Some(pid) = pid
-            && !process_alive(pid)
-        {
-            remove_namespace(&name);
-        }
+        lab::network::kill_and_remove(&self.name);
     }
 }
 
