@@ -58,10 +58,17 @@ fn image_names_agree_between_script_manifests_and_readme() {
     assert_eq!(images, [&tags["controller"], &tags["speaker"]]);
     let readme = std::fs::read_to_string(workspace().join("README.md")).unwrap();
     for tag in tags.values() {
-        assert!(readme.contains(&format!("`{tag}`")), "README.md does not name {tag}");
+        assert!(
+            readme.contains(&format!("`{tag}`")),
+            "README.md does not name {tag}"
+        );
     }
     let mentioned = readme.matches("`ferrolb/").count();
-    assert_eq!(mentioned, tags.len(), "README.md names other ferrolb images");
+    assert_eq!(
+        mentioned,
+        tags.len(),
+        "README.md names other ferrolb images"
+    );
 }
 
 /// No program interpreter and no NEEDED libraries: runs with no libc beside it.
@@ -95,7 +102,11 @@ fn controller_and_speaker_contexts_hold_one_static_binary_that_runs_as_nobody() 
             names
         };
         assert_eq!(entries(&context), ["Dockerfile", "rootfs"], "{image}");
-        assert_eq!(entries(&rootfs), ["bin"], "{image}: the rootfs has only bin/");
+        assert_eq!(
+            entries(&rootfs),
+            ["bin"],
+            "{image}: the rootfs has only bin/"
+        );
         assert_eq!(entries(&rootfs.join("bin")), [image], "{image}: one binary");
         let binary = rootfs.join("bin").join(image);
         assert!(is_static(&binary), "{} is not static", binary.display());

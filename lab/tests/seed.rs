@@ -246,6 +246,7 @@ fn lab_up_runs_the_seed_cluster_and_lab_down_leaves_nothing_behind() {
             netns: "router".into(),
             program: PathBuf::from("sleep"),
             args: vec!["600".into()],
+            enters_netns_itself: false,
         },
     )
     .unwrap();
