@@ -150,20 +150,22 @@ pub async fn run(config: KubeProxyConfig) -> Result<(), KubeProxyError> {
                         Err(_) => break,
                     }
                 }
-                let want = plan::listeners(&service_cache.list(), &slice_cache.list(), &config.node);
+                let want = plan::plan(&service_cache.list(), &slice_cache.list(), &config.node);
                 serving.reconcile(want, &config.node).await;
             }
             _ = &mut term => break,
         }
     }
-    serving.reconcile(BTreeMap::new(), &config.node).await;
+    serving.reconcile(plan::Plan::default(), &config.node).await;
     Ok(())
 }
 
-/// The addresses on the device and the listeners answering on them.
+/// The addresses on the device, the listeners answering on them, and the blackhole routes
+/// that drop what this node must not answer.
 #[derive(Default)]
 struct Serving {
     addresses: BTreeSet<IpAddr>,
+    blackholes: BTreeSet<IpAddr>,
     listeners: BTreeMap<Listen, (watch::Sender<Backend>, tokio::task::JoinHandle<()>)>,
 }
 
@@ -175,7 +177,25 @@ fn prefix(ip: IpAddr) -> String {
 }
 
 impl Serving {
-    async fn reconcile(&mut self, want: BTreeMap<Listen, Backend>, node: &str) {
+    async fn reconcile(&mut self, plan: plan::Plan, node: &str) {
+        for old in self
+            .blackholes
+            .difference(&plan.dropped)
+            .copied()
+            .collect::<Vec<_>>()
+        {
+            let _ = ip(&["route", "del", "blackhole", &prefix(old)]);
+            self.blackholes.remove(&old);
+        }
+        for new in plan.dropped.difference(&self.blackholes.clone()) {
+            match ip(&["route", "replace", "blackhole", &prefix(*new)]) {
+                Ok(()) => {
+                    self.blackholes.insert(*new);
+                }
+                Err(e) => eprintln!("kube-proxy: {e}"),
+            }
+        }
+        let want = plan.listeners;
         let gone: Vec<Listen> = self
             .listeners
             .keys()

@@ -1,7 +1,8 @@
 //! Which service addresses a node answers on, by kube-proxy's rules for load-balancer
 //! traffic: a Service's `status.loadBalancer.ingress` addresses, on each TCP port, when it
 //! has a ready endpoint — on every node for `externalTrafficPolicy: Cluster`, only on nodes
-//! with a ready endpoint of their own for `Local`. Pure.
+//! with a ready endpoint of their own for `Local`; on the other nodes kube-proxy drops that
+//! traffic. Pure.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -67,14 +68,20 @@ pub fn ready_endpoints(slices: &[EndpointSlice]) -> BTreeMap<String, Vec<(String
     out
 }
 
-/// The addresses and ports node `node` answers on, with what each answer says.
-pub fn listeners(
-    services: &[Service],
-    slices: &[EndpointSlice],
-    node: &str,
-) -> BTreeMap<Listen, Backend> {
+/// What one node does with load-balancer traffic.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// The addresses and ports it answers on, with what each answer says.
+    pub listeners: BTreeMap<Listen, Backend>,
+    /// The addresses of `Local` Services whose endpoints are all elsewhere: dropped here.
+    pub dropped: BTreeSet<IpAddr>,
+}
+
+/// The plan of node `node`.
+pub fn plan(services: &[Service], slices: &[EndpointSlice], node: &str) -> Plan {
     let endpoints = ready_endpoints(slices);
-    let mut out = BTreeMap::new();
+    let mut listeners = BTreeMap::new();
+    let mut dropped = BTreeSet::new();
     for svc in services {
         let key = format!(
             "{}/{}",
@@ -88,9 +95,6 @@ pub fn listeners(
         let local = spec.external_traffic_policy.as_deref() == Some("Local");
         let mine: Vec<(String, String)> =
             ready.iter().filter(|(_, n)| n == node).cloned().collect();
-        if local && mine.is_empty() {
-            continue;
-        }
         let ips: BTreeSet<IpAddr> = svc
             .status
             .as_ref()
@@ -100,6 +104,10 @@ pub fn listeners(
             .flatten()
             .filter_map(|i| i.ip.as_ref()?.parse().ok())
             .collect();
+        if local && mine.is_empty() {
+            dropped.extend(ips);
+            continue;
+        }
         for port in spec.ports.iter().flatten() {
             if port.protocol.as_deref().is_some_and(|p| p != "TCP") {
                 continue;
@@ -108,7 +116,7 @@ pub fn listeners(
                 continue;
             };
             for ip in &ips {
-                out.insert(
+                listeners.insert(
                     Listen {
                         ip: *ip,
                         port: number,
@@ -122,7 +130,9 @@ pub fn listeners(
             }
         }
     }
-    out
+    // An address another Service is answered on here is not dropped (a shared address).
+    dropped.retain(|ip| !listeners.keys().any(|l: &Listen| l.ip == *ip));
+    Plan { listeners, dropped }
 }
 
 #[cfg(test)]
@@ -177,7 +187,11 @@ mod tests {
                 ]),
             ),
         ];
-        let node1 = listeners(&services, &slices, "kube-node-1");
+        let plan1 = plan(&services, &slices, "kube-node-1");
+        let dropped: BTreeSet<IpAddr> =
+            ["198.51.100.1".parse().unwrap_or_else(|e| panic!("{e}"))].into();
+        assert_eq!(plan1.dropped, dropped, "Local with all endpoints elsewhere");
+        let node1 = plan1.listeners;
         assert_eq!(
             ips(&node1),
             ["198.51.100.0:80"],
@@ -192,8 +206,12 @@ mod tests {
             [("nginx-a".to_owned(), "kube-node-2".to_owned())]
         );
         assert!(!backend.local);
-        let node2 = listeners(&services, &slices, "kube-node-2");
-        assert_eq!(ips(&node2), ["198.51.100.0:80", "198.51.100.1:80"]);
+        let plan2 = plan(&services, &slices, "kube-node-2");
+        assert_eq!(
+            ips(&plan2.listeners),
+            ["198.51.100.0:80", "198.51.100.1:80"]
+        );
+        assert!(plan2.dropped.is_empty());
     }
 
     #[test]
@@ -206,7 +224,7 @@ mod tests {
             slice("pending", json!([ep("p", "kube-node-1", true)])),
             slice("empty", json!([ep("e", "kube-node-1", false)])),
         ];
-        assert!(listeners(&services, &slices, "kube-node-1").is_empty());
+        assert_eq!(plan(&services, &slices, "kube-node-1"), Plan::default());
     }
 
     #[test]

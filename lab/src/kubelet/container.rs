@@ -87,6 +87,10 @@ pub fn start(
     restart: i32,
 ) -> std::io::Result<Run> {
     let file = logs.rotate(restart)?;
+    let init = InitSpec {
+        read_only_root: init.read_only_root || launch.identity.read_only_root,
+        ..init.clone()
+    };
     let mut cmd = Command::new(&runtime.lab);
     cmd.arg("container-init")
         .args(init.args())

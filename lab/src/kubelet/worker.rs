@@ -212,6 +212,7 @@ pub async fn run(shared: Shared, pod: Pod, mut events: watch::Receiver<PodEvent>
                 } else {
                     Vec::new()
                 },
+                // From the container's security context, at each start.
                 read_only_root: false,
             },
             logs: logs[index].clone(),
