@@ -12,6 +12,7 @@ pub mod crd;
 mod duration;
 pub mod error;
 mod inputs;
+pub mod install;
 mod label_selector;
 mod legacy;
 pub mod model;

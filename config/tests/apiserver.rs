@@ -787,8 +787,8 @@ async fn a_v1beta1_peer_is_served_and_read_as_v1beta2() {
     assert_eq!(read.spec.peer_address, "10.0.0.8");
 }
 
-/// The ConfigMap of the tutorial (seed/000), exactly.
-const TUTORIAL_CONFIGMAP: &str = include_str!("data/tutorial-configmap.yaml");
+/// The ConfigMap of the tutorial (seed/000), exactly: manifests/example-config.yaml.
+const TUTORIAL_CONFIGMAP: &str = include_str!("../../manifests/example-config.yaml");
 
 #[tokio::test]
 async fn the_tutorials_configmap_read_from_the_apiserver_parses_to_its_pool_and_peer() {

@@ -549,7 +549,7 @@ fn advertisements_select_pools_by_name_by_label_or_all() {
 /// The `config` text of the tutorial's ConfigMap (seed/000), exactly.
 fn tutorial() -> String {
     let cm: k8s_openapi::api::core::v1::ConfigMap =
-        serde_saphyr::from_str(include_str!("data/tutorial-configmap.yaml")).unwrap();
+        serde_saphyr::from_str(include_str!("../../manifests/example-config.yaml")).unwrap();
     cm.data.unwrap().remove("config").unwrap()
 }
 

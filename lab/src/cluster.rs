@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::authentication::v1::TokenRequest;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, ServiceAccount};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
@@ -29,9 +30,9 @@ use crate::process::{Process, SpawnError};
 /// Services (`ipFamilyPolicy: PreferDualStack`/`RequireDualStack`) get both families.
 pub const SERVICE_CIDR: &str = "10.96.0.0/12,fd00:10:96::/112";
 
-/// The controllers kube-controller-manager runs: what Deployments, Services and namespaces
+/// The controllers kube-controller-manager runs: what Deployments, DaemonSets, Services and namespaces
 /// need, nothing that expects a cloud or real kubelets.
-pub const CONTROLLERS: &str = "deployment-controller,replicaset-controller,endpointslice-controller,\
+pub const CONTROLLERS: &str = "deployment-controller,replicaset-controller,daemonset-controller,endpointslice-controller,\
 endpointslice-mirroring-controller,namespace-controller,garbage-collector-controller,\
 serviceaccount-controller,serviceaccount-token-controller,root-ca-certificate-publisher-controller,\
 node-lifecycle-controller";
@@ -63,6 +64,9 @@ pub struct ClusterConfig {
     pub start_timeout: Duration,
     /// Extra command-line arguments per component, appended after the lab's own.
     pub extra_args: Vec<(Binary, String)>,
+    /// Namespaces whose pods kwok leaves to the lab's kubelet, which runs them as real
+    /// processes and owns their status (see [`crate::kwok`]); empty: kwok plays every pod.
+    pub pods_for_lab: Vec<String>,
 }
 
 impl Default for ClusterConfig {
@@ -78,6 +82,7 @@ impl Default for ClusterConfig {
             binaries: Binaries::from_env(),
             start_timeout: Duration::from_secs(90),
             extra_args: Vec::new(),
+            pods_for_lab: Vec::new(),
         }
     }
 }
@@ -112,7 +117,8 @@ pub struct Ports {
     pub controller_manager: u16,
     /// kube-scheduler's health port (on loopback).
     pub scheduler: u16,
-    /// kwok's health and metrics port (on loopback).
+    /// kwok's port on the cluster address: its health endpoint and the kubelet API that
+    /// `kubectl logs` reaches (nodes advertise it as their kubelet port).
     pub kwok: u16,
 }
 
@@ -124,7 +130,7 @@ impl Ports {
         apiserver: 6443,
         controller_manager: 10257,
         scheduler: 10259,
-        kwok: 10247,
+        kwok: 10250,
     };
 
     fn pick(addr: IpAddr) -> Result<Ports, NoFreePort> {
@@ -135,7 +141,7 @@ impl Ports {
             apiserver: ports::free_port(addr, "kube-apiserver")?,
             controller_manager: ports::free_port(lo, "kube-controller-manager")?,
             scheduler: ports::free_port(lo, "kube-scheduler")?,
-            kwok: ports::free_port(lo, "kwok")?,
+            kwok: ports::free_port(addr, "kwok")?,
         })
     }
 }
@@ -212,6 +218,9 @@ pub enum ClusterError {
         /// Why.
         reason: String,
     },
+    /// kwok's stages or its `Logs` CRD could not be set up for the lab's pods.
+    #[error("setting up kwok for the lab's pods: {0}")]
+    KwokSetup(String),
     /// A request made while setting the cluster up failed.
     #[error("{what}: {source}")]
     Api {
@@ -366,7 +375,7 @@ impl Cluster {
                 checks.push((Binary::KubeScheduler, lo, ports.scheduler));
             }
             if config.kwok {
-                checks.push((Binary::Kwok, lo, ports.kwok));
+                checks.push((Binary::Kwok, config.address, ports.kwok));
             }
             for (component, address, port) in checks {
                 if !ports::is_free(address, port) {
@@ -472,6 +481,8 @@ impl Cluster {
             s("--service-account-issuer=https://kubernetes.default.svc.cluster.local"),
             format!("--service-cluster-ip-range={SERVICE_CIDR}"),
             s("--authorization-mode=Node,RBAC"),
+            // As kubeadm: reach kubelets (kwok, for `kubectl logs`) at their InternalIP.
+            s("--kubelet-preferred-address-types=InternalIP,Hostname"),
             s("--enable-admission-plugins=NodeRestriction"),
             s("--allow-privileged=true"),
             format!("--cert-dir={}", data("apiserver-certs")),
@@ -552,17 +563,23 @@ impl Cluster {
             })?;
             let kc = dir.join("kwok.kubeconfig");
             kubeconfig::write(&kc, "ferrolb-lab", &server, &pki.ca_cert, &files)?;
+            let stages = kwok_stages(&client, &stages, &config.pods_for_lab, &dir).await?;
+            let kwok_addr = format!("{}:{}", url_host(config.address), ports.kwok);
             let mut args = vec![
                 format!("--kubeconfig={}", kc.display()),
                 format!("--config={}", stages.display()),
                 s("--node-lease-duration-seconds=40"),
                 s("--manage-all-nodes=false"),
                 s("--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake"),
-                format!("--server-address=127.0.0.1:{}", ports.kwok),
+                format!("--server-address={kwok_addr}"),
+                format!("--node-port={}", ports.kwok),
                 format!("--node-ip={}", config.address),
             ];
+            if !config.pods_for_lab.is_empty() {
+                args.push(s("--enable-crds=Logs"));
+            }
             args.extend(extra(Binary::Kwok));
-            let listen = format!("127.0.0.1:{}", ports.kwok);
+            let listen = kwok_addr;
             cluster.spawn(Binary::Kwok, &kwok, &args, netns, listen)?;
         }
         // The controller-manager and scheduler are ready once they lead (their controllers
@@ -582,7 +599,7 @@ impl Cluster {
             }
         }
         if cluster.has(Binary::Kwok.name()) {
-            let addr = format!("127.0.0.1:{}", ports.kwok);
+            let addr = format!("{}:{}", url_host(config.address), ports.kwok);
             let in_ns = netns.map(str::to_owned);
             cluster
                 .wait_ready(Binary::Kwok.name(), config.start_timeout, || {
@@ -919,6 +936,61 @@ async fn lease_held(client: &Client, name: &str) -> Result<(), String> {
         }
         Ok(_) => Err(format!("it holds no leader lease kube-system/{name} yet")),
         Err(e) => Err(format!("reading lease kube-system/{name}: {e}")),
+    }
+}
+
+/// The Stage file kwok runs with: the pinned release's, or, when the pods of `namespaces`
+/// are left to the lab's kubelet, a copy in `dir` whose Pod stages exclude them. In that case
+/// kwok's `Logs` CRD is created and established first, so kwok's watch of it starts cleanly.
+async fn kwok_stages(
+    client: &Client,
+    stages: &Path,
+    namespaces: &[String],
+    dir: &Path,
+) -> Result<PathBuf, ClusterError> {
+    if namespaces.is_empty() {
+        return Ok(stages.to_owned());
+    }
+    let setup = |e: String| ClusterError::KwokSetup(e);
+    let text = std::fs::read_to_string(stages)
+        .map_err(|e| setup(format!("reading {}: {e}", stages.display())))?;
+    let filtered = crate::kwok::leave_pods_to_lab(&text, namespaces, stages)
+        .map_err(|e| setup(e.to_string()))?;
+    let path = dir.join("kwok-stages.yaml");
+    std::fs::write(&path, filtered)
+        .map_err(|e| setup(format!("writing {}: {e}", path.display())))?;
+
+    let crd: CustomResourceDefinition =
+        serde_json::from_str(crate::kwok::LOGS_CRD).map_err(|e| setup(e.to_string()))?;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    crds.create(&PostParams::default(), &crd)
+        .await
+        .map_err(|source| ClusterError::Api {
+            what: "creating kwok's Logs CRD".to_owned(),
+            source,
+        })?;
+    let start = Instant::now();
+    loop {
+        let established = crds
+            .get_opt("logs.kwok.x-k8s.io")
+            .await
+            .ok()
+            .flatten()
+            .and_then(|c| c.status)
+            .and_then(|s| s.conditions)
+            .is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c.type_ == "Established" && c.status == "True")
+            });
+        if established {
+            return Ok(path);
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            return Err(setup(
+                "kwok's Logs CRD was not established after 30 s".to_owned(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

@@ -1,6 +1,11 @@
 //! The seed's network, built with iproute2: a bridge for 10.192.0.0/24 in this namespace
 //! (holding 10.192.0.1, the gateway, so the host reaches the apiserver) and one network
 //! namespace per machine of the tutorial, each joined to the bridge by a veth pair.
+//!
+//! Each Kubernetes node also gets a pod network, as a host-gw CNI would make it: a `cni0`
+//! bridge holding the first address of the node's pod CIDR (the gateway of the pods the
+//! lab's kubelet gives a namespace of their own), forwarding on, and a route to every other
+//! node's pod CIDR via that node's address.
 
 use std::net::Ipv4Addr;
 use std::process::Command;
@@ -23,6 +28,8 @@ pub struct Host {
     pub address: Ipv4Addr,
     /// The host-side veth name (at most 15 bytes).
     pub veth: &'static str,
+    /// The pod CIDR of a Kubernetes node, `None` for the router.
+    pub pod_cidr: Option<&'static str>,
 }
 
 /// The seed's machines: the control-plane node, two workers and the external router.
@@ -31,21 +38,25 @@ pub const HOSTS: [Host; 4] = [
         netns: "kube-master",
         address: Ipv4Addr::new(10, 192, 0, 2),
         veth: "lab-kmaster",
+        pod_cidr: Some("10.244.0.0/24"),
     },
     Host {
         netns: "kube-node-1",
         address: Ipv4Addr::new(10, 192, 0, 3),
         veth: "lab-knode1",
+        pod_cidr: Some("10.244.1.0/24"),
     },
     Host {
         netns: "kube-node-2",
         address: Ipv4Addr::new(10, 192, 0, 4),
         veth: "lab-knode2",
+        pod_cidr: Some("10.244.2.0/24"),
     },
     Host {
         netns: "router",
         address: Ipv4Addr::new(10, 192, 0, 7),
         veth: "lab-router",
+        pod_cidr: None,
     },
 ];
 
@@ -109,6 +120,15 @@ pub fn link_exists(name: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// The namespaces of pods the lab's kubelet made (see [`crate::kubelet::podnet`]).
+fn pod_namespaces(present: &[String]) -> Vec<String> {
+    present
+        .iter()
+        .filter(|n| n.starts_with(crate::kubelet::podnet::NETNS_PREFIX))
+        .cloned()
+        .collect()
+}
+
 /// Which of the lab's namespaces and links exist now.
 pub fn leftovers() -> Vec<String> {
     let present = namespaces();
@@ -117,6 +137,11 @@ pub fn leftovers() -> Vec<String> {
         .filter(|h| present.iter().any(|p| p == h.netns))
         .map(|h| format!("network namespace {}", h.netns))
         .collect();
+    found.extend(
+        pod_namespaces(&present)
+            .into_iter()
+            .map(|n| format!("network namespace {n}")),
+    );
     for link in std::iter::once(BRIDGE).chain(HOSTS.iter().map(|h| h.veth)) {
         if link_exists(link) {
             found.push(format!("link {link}"));
@@ -144,7 +169,42 @@ pub fn create() -> Result<(), IpError> {
         ip_in(host.netns, &["link", "set", "eth0", "up"])?;
         ip_in(host.netns, &["route", "add", "default", "via", &gateway])?;
     }
+    for host in HOSTS {
+        if let Some(cidr) = host.pod_cidr {
+            pod_network(host, cidr)?;
+        }
+    }
     Ok(())
+}
+
+/// The pod network of node `host`: `cni0` with the gateway of `cidr`, forwarding, and routes
+/// to the other nodes' pod CIDRs.
+fn pod_network(host: Host, cidr: &str) -> Result<(), IpError> {
+    let parsed = crate::kubelet::podnet::PodCidr::parse(cidr).map_err(|reason| IpError {
+        args: format!("pod CIDR of {}", host.netns),
+        reason,
+    })?;
+    let bridge = crate::kubelet::podnet::BRIDGE;
+    let gateway = format!("{}/{}", parsed.gateway(), parsed.prefix);
+    ip_in(host.netns, &["link", "add", bridge, "type", "bridge"])?;
+    ip_in(host.netns, &["addr", "add", &gateway, "dev", bridge])?;
+    ip_in(host.netns, &["link", "set", bridge, "up"])?;
+    sysctl_in(host.netns, "net.ipv4.ip_forward", "1")?;
+    for other in HOSTS {
+        if let Some(theirs) = other.pod_cidr
+            && other.netns != host.netns
+        {
+            let via = other.address.to_string();
+            ip_in(host.netns, &["route", "add", theirs, "via", &via])?;
+        }
+    }
+    Ok(())
+}
+
+/// Sets a sysctl of namespace `ns` (`ip netns exec NS sysctl -w KEY=VALUE`).
+fn sysctl_in(ns: &str, key: &str, value: &str) -> Result<(), IpError> {
+    let setting = format!("{key}={value}");
+    ip(&["netns", "exec", ns, "sysctl", "-qw", &setting])
 }
 
 /// Removes everything [`create`] makes that still exists; returns what it removed and the
@@ -153,6 +213,12 @@ pub fn remove() -> (Vec<String>, Vec<IpError>) {
     let mut removed = Vec::new();
     let mut errors = Vec::new();
     let present = namespaces();
+    for pod in pod_namespaces(&present) {
+        match ip(&["netns", "del", &pod]) {
+            Ok(()) => removed.push(format!("network namespace {pod}")),
+            Err(e) => errors.push(e),
+        }
+    }
     for host in HOSTS {
         if present.iter().any(|p| p == host.netns) {
             // Deleting the namespace deletes eth0 in it and so its veth peer here.

@@ -20,13 +20,8 @@ use crate::process::{Process, SpawnError, group_alive, stop_groups};
 /// The namespace running the control plane.
 pub const CONTROL_PLANE_NETNS: &str = "kube-master";
 
-/// The nodes kwok runs: name, InternalIP, pod CIDR and whether it is the control-plane node
-/// (tainted so workloads go to the workers, as in a kubeadm cluster).
-pub const NODES: [(&str, &str, &str, bool); 3] = [
-    ("kube-master", "10.192.0.2", "10.244.0.0/24", true),
-    ("kube-node-1", "10.192.0.3", "10.244.1.0/24", false),
-    ("kube-node-2", "10.192.0.4", "10.244.2.0/24", false),
-];
+/// The namespaces whose pods the lab's kubelet runs as real processes (kwok plays the rest).
+pub const PLAYED_NAMESPACES: [&str; 1] = ["metallb-system"];
 
 /// The `config` of the tutorial's legacy MetalLB ConfigMap, exactly as the seed applies it:
 /// one iBGP peer (the router) and the pool 198.51.100.0/24.
@@ -64,6 +59,10 @@ pub struct ExtraProcess {
     pub program: PathBuf,
     /// Its arguments.
     pub args: Vec<String>,
+    /// The program enters `netns` itself and is started in this namespace: the lab's own
+    /// agents do, because `ip netns exec` would give them a mount namespace of their own in
+    /// which the pod namespaces they make would not show.
+    pub enters_netns_itself: bool,
 }
 
 /// What `lab up` records and `lab down` undoes.
@@ -77,6 +76,10 @@ pub struct LabState {
     pub started_at: u64,
     /// The processes, each with the namespace it runs in.
     pub processes: Vec<(String, RunningComponent)>,
+    /// Directories `lab up` created outside its state directory (the in-cluster
+    /// ServiceAccount mount point), removed by `lab down` when empty.
+    #[serde(default)]
+    pub created_dirs: Vec<PathBuf>,
 }
 
 /// Why `lab up`, `lab down` or `lab status` failed.
@@ -111,6 +114,12 @@ pub enum LabError {
     /// `lab down` could not remove everything.
     #[error("lab down left {0}")]
     Leftovers(String),
+    /// The router did not start.
+    #[error(transparent)]
+    Router(#[from] crate::router::RouterError),
+    /// ferrolb's binaries are missing, or installing it failed.
+    #[error("{0}")]
+    Ferrolb(String),
 }
 
 /// Progress of a long step: prints `name…` and, when done, how long it took.
@@ -188,9 +197,24 @@ pub enum UpOutcome {
     Started(LabState),
 }
 
-/// Builds the seed's lab: network, control plane in `kube-master`, nodes, kubeconfig, then
-/// `extras`. On failure everything made so far is removed again.
-pub async fn up(binaries: &Binaries, extras: &[ExtraProcess]) -> Result<UpOutcome, LabError> {
+/// What `lab up` sets up beyond the cluster.
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    /// Install ferrolb with `kubectl apply -f MANIFESTS/metallb.yaml`, as the tutorial does.
+    pub install: bool,
+    /// Start the router with its quick start (`--asn 64512 --listen-range 10.192.0.0/24`),
+    /// so it needs no configuring; else it starts unconfigured, as the tutorial's did.
+    pub router_quick_start: bool,
+    /// The manifests directory.
+    pub manifests: PathBuf,
+    /// Where ferrolb's binaries (controller, speaker, mini-router) are.
+    pub ferrolb_bin: PathBuf,
+}
+
+/// Builds the seed's lab: network, control plane in `kube-master`, nodes, kubeconfig, the
+/// kubelets and kube-proxy stand-ins of [`crate::agents`], the router, then ferrolb as
+/// `options` say. On failure everything made so far is removed again.
+pub async fn up(binaries: &Binaries, options: &UpOptions) -> Result<UpOutcome, LabError> {
     if let Some(state) = read_state()? {
         return Ok(UpOutcome::AlreadyUp(state));
     }
@@ -214,7 +238,8 @@ pub async fn up(binaries: &Binaries, extras: &[ExtraProcess]) -> Result<UpOutcom
         path: dir.clone(),
         reason: e.to_string(),
     })?;
-    match up_inner(binaries, extras, &dir).await {
+    crate::agents::check_binaries(&options.ferrolb_bin)?;
+    match up_inner(binaries, options, &dir).await {
         Ok(state) => Ok(UpOutcome::Started(state)),
         Err(e) => {
             // Undo everything: processes already recorded, namespaces, links, files.
@@ -228,7 +253,7 @@ pub async fn up(binaries: &Binaries, extras: &[ExtraProcess]) -> Result<UpOutcom
 
 async fn up_inner(
     binaries: &Binaries,
-    extras: &[ExtraProcess],
+    options: &UpOptions,
     dir: &Path,
 ) -> Result<LabState, LabError> {
     let step = Step::begin(
@@ -247,26 +272,22 @@ async fn up_inner(
         ports: Some(Ports::WELL_KNOWN),
         data_dir: Some(dir.join("cluster")),
         binaries: binaries.clone(),
+        pods_for_lab: PLAYED_NAMESPACES.iter().map(|s| (*s).to_owned()).collect(),
         ..ClusterConfig::full()
     };
     let cluster = Cluster::start(config).await?;
     step.done();
 
     let step = Step::begin("nodes kube-master, kube-node-1, kube-node-2 (kwok)");
-    for (name, ip, cidr, control_plane) in NODES {
-        let internal_ip = ip
-            .parse()
-            .map_err(|e: std::net::AddrParseError| LabError::State {
-                path: dir.to_owned(),
-                reason: format!("node address {ip}: {e}"),
-            })?;
+    for host in HOSTS {
+        let Some(cidr) = host.pod_cidr else { continue };
         cluster
             .add_node(
                 &NodeSpec {
-                    name: name.to_owned(),
-                    internal_ip,
+                    name: host.netns.to_owned(),
+                    internal_ip: IpAddr::V4(host.address),
                     pod_cidr: cidr.to_owned(),
-                    control_plane,
+                    control_plane: host.netns == CONTROL_PLANE_NETNS,
                 },
                 Duration::from_secs(60),
             )
@@ -292,16 +313,65 @@ async fn up_inner(
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
         processes,
+        created_dirs: Vec::new(),
     };
     write_state(&state)?;
 
-    for extra in extras {
-        let step = Step::begin(&format!("{} in {}", extra.name, extra.netns));
-        add_process(extra)?;
-        state = read_state()?.unwrap_or(state);
-        step.done();
+    let step = Step::begin(
+        "kubelets for the metallb-system pods and kube-proxy stand-ins on kube-master, kube-node-1, kube-node-2",
+    );
+    state.created_dirs = crate::agents::service_account_mount_point()?;
+    write_state(&state)?;
+    for extra in crate::agents::processes(dir, &kubeconfig) {
+        add_process(&extra)?;
     }
+    step.done();
+
+    let step = Step::begin(&format!(
+        "mini-router in {} (10.192.0.7){}",
+        crate::router::NETNS,
+        if options.router_quick_start {
+            ", quick start: AS 64512, any speaker of 10.192.0.0/24"
+        } else {
+            ", not configured yet (as the tutorial's router)"
+        }
+    ));
+    let files = crate::router::RouterFiles {
+        dir: dir.to_owned(),
+    };
+    let components = crate::router::start(
+        &files,
+        &options.ferrolb_bin.join("mini-router"),
+        options.router_quick_start,
+    )?;
+    record_components(dir, crate::router::NETNS, components)?;
+    step.done();
+
+    if options.install {
+        crate::install::install(binaries, &options.manifests, &kubeconfig).await?;
+    }
+    state = read_state()?.unwrap_or(state);
     Ok(state)
+}
+
+/// Adds components started elsewhere (the router's) to the state file.
+pub fn record_components(
+    dir: &Path,
+    netns: &str,
+    components: Vec<RunningComponent>,
+) -> Result<(), LabError> {
+    let Some(mut state) = read_state_in(dir)? else {
+        return Err(LabError::State {
+            path: dir.join("state.json"),
+            reason: "no lab is up".to_owned(),
+        });
+    };
+    let names: Vec<String> = components.iter().map(|c| c.name.clone()).collect();
+    state.processes.retain(|(_, c)| !names.contains(&c.name));
+    state
+        .processes
+        .extend(components.into_iter().map(|c| (netns.to_owned(), c)));
+    write_state_in(dir, &state)
 }
 
 /// Starts `extra` in the running lab and records it in the state file, so `lab status`
@@ -320,13 +390,8 @@ pub fn add_process_in(dir: &Path, extra: &ExtraProcess) -> Result<RunningCompone
         });
     };
     let log = dir.join(format!("{}.log", extra.name));
-    let process = Process::spawn(
-        &extra.name,
-        &extra.program,
-        &extra.args,
-        Some(&extra.netns),
-        &log,
-    )?;
+    let netns = (!extra.enters_netns_itself).then_some(extra.netns.as_str());
+    let process = Process::spawn(&extra.name, &extra.program, &extra.args, netns, &log)?;
     let pid = process.detach().ok_or_else(|| LabError::State {
         path: dir.join("state.json"),
         reason: format!("{} has no pid", extra.name),
@@ -371,6 +436,12 @@ pub fn down() -> Result<Vec<String>, LabError> {
     let (gone, errors) = network::remove();
     removed.extend(gone);
     step.done();
+    for created in state.iter().flat_map(|s| s.created_dirs.iter().rev()) {
+        // Only while empty: something else may have come to use it.
+        if std::fs::remove_dir(created).is_ok() {
+            removed.push(format!("directory {}", created.display()));
+        }
+    }
     let dir = state_dir();
     if dir.exists() {
         match std::fs::remove_dir_all(&dir) {

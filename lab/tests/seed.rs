@@ -1,134 +1,23 @@
 //! `lab up` builds the seed's cluster for real (bridge, namespaces, control plane in
-//! kube-master, kwok nodes), runs a Deployment behind a LoadBalancer Service, and `lab down`
-//! leaves no namespace, link, process or file behind. Needs root and the built binaries.
+//! kube-master, kwok nodes, the lab's agents and router), runs a Deployment behind a
+//! LoadBalancer Service, and `lab down` leaves no namespace, link, process or file behind.
+//! Needs root, the control-plane binaries and ferrolb's (next to `lab`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-const MANIFEST: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: nginx
-spec:
-  selector:
-    matchLabels:
-      app: nginx
-  template:
-    metadata:
-      labels:
-        app: nginx
-    spec:
-      containers:
-      - name: nginx
-        image: nginx:1
-        ports:
-        - name: http
-          containerPort: 80
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: nginx
-spec:
-  ports:
-  - name: http
-    port: 80
-    protocol: TCP
-    targetPort: 80
-  selector:
-    app: nginx
-  type: LoadBalancer
-"#;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
 
-struct Lab {
-    state_dir: PathBuf,
-    down_done: bool,
-}
+use support::{Lab, eventually, pids_in_state};
 
-impl Lab {
-    fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lab"));
-        cmd.args(args)
-            .env("FERROLB_LAB_DIR", &self.state_dir)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        if let Some(text) = stdin {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(text.as_bytes())
-                .unwrap();
-        }
-        child.wait_with_output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str], stdin: Option<&str>) -> String {
-        let out = self.run(args, stdin);
-        assert!(
-            out.status.success(),
-            "`lab {}` failed ({}):\n{}\n{}",
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        if !self.down_done {
-            let _ = self.run(&["down"], None);
-        }
-        let _ = std::fs::remove_dir_all(&self.state_dir);
-    }
-}
-
-fn eventually(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<String>) -> String {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    }
-}
-
-fn pids_in_state(dir: &Path) -> Vec<u32> {
-    let text = std::fs::read_to_string(dir.join("state.json")).unwrap();
-    let state: lab::seed::LabState = serde_json::from_str(&text).unwrap();
-    state.processes.iter().map(|(_, c)| c.pid).collect()
-}
+/// The tutorial's workload: an nginx Deployment behind the LoadBalancer Service `nginx`.
+const MANIFEST: &str = include_str!("../../manifests/tutorial-2.yaml");
 
 #[test]
 fn lab_up_runs_the_seed_cluster_and_lab_down_leaves_nothing_behind() {
-    let before = lab::network::leftovers();
-    assert!(
-        before.is_empty(),
-        "a lab is already up on this machine ({}); run `lab down` before this test",
-        before.join(", ")
-    );
-    let lab = Lab {
-        state_dir: std::env::temp_dir().join(format!("ferrolb-lab-seed-{}", std::process::id())),
-        down_done: false,
-    };
-    let mut lab = lab;
+    let mut lab = Lab::new("seed");
 
     // A control plane that dies at start: the error names the component and shows its log,
     // and `lab up` removes whatever it had made.
@@ -195,7 +84,8 @@ fn lab_up_runs_the_seed_cluster_and_lab_down_leaves_nothing_behind() {
     );
     assert!(still_there, "lab up removed a namespace it did not make");
 
-    let out = lab.run(&["up"], None);
+    // The cluster alone: ferrolb's install and pods are tests/pods.rs's.
+    let out = lab.run(&["up", "--no-install"], None);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "lab up failed:\n{stderr}");
     assert!(stderr.contains("control plane in kube-master"), "{stderr}");
@@ -279,6 +169,7 @@ fn lab_up_runs_the_seed_cluster_and_lab_down_leaves_nothing_behind() {
             netns: "router".into(),
             program: PathBuf::from("sleep"),
             args: vec!["600".into()],
+            enters_netns_itself: false,
         },
     )
     .unwrap();
@@ -303,8 +194,10 @@ fn lab_up_runs_the_seed_cluster_and_lab_down_leaves_nothing_behind() {
         "{status}"
     );
 
+    // The control plane (5), a kubelet and a kube-proxy stand-in per node (6), the router
+    // and its terminal (2), and the stand-in.
     let pids = pids_in_state(&lab.state_dir);
-    assert_eq!(pids.len(), 6);
+    assert_eq!(pids.len(), 14);
     lab.ok(&["down"], None);
     lab.down_done = true;
     let left = lab::network::leftovers();

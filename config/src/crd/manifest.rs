@@ -27,14 +27,19 @@ pub fn files() -> Result<Vec<(String, String)>, RenderError> {
         format!("# Generated from lb-config's CRD types by `{REGENERATE}`; do not edit.\n");
     let mut out = Vec::new();
     let mut all = header.clone();
-    for crd in super::definitions() {
-        let body = render(&crd)?;
-        out.push((file_name(&crd), format!("{header}---\n{body}")));
+    for (crd, body) in super::definitions().iter().zip(documents()?) {
+        out.push((file_name(crd), format!("{header}---\n{body}")));
         all.push_str("---\n");
         all.push_str(&body);
     }
     out.push((ALL.to_string(), all));
     Ok(out)
+}
+
+/// Every CRD as one YAML document (no `---`, no header), in [`super::definitions`]' order:
+/// what the installation manifest (`crate::install`) embeds.
+pub fn documents() -> Result<Vec<String>, RenderError> {
+    super::definitions().iter().map(render).collect()
 }
 
 /// MetalLB's file name for a CRD: `GROUP_PLURAL.yaml`.
