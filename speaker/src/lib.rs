@@ -8,7 +8,6 @@ pub mod announce;
 pub mod engine;
 pub mod metrics;
 pub mod node;
-pub mod origination;
 pub mod peers;
 pub mod reconcile;
 pub mod status;

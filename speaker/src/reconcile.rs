@@ -1,6 +1,6 @@
 //! The speaker's main loop: watch notices into the [`Engine`] (debounced: a burst of changes
 //! costs one pass), its [`Plan`]s into the `bgp` core (peers added and removed, the whole set
-//! of routes replaced, only differences sent: [`Originator`]), the apiserver (ConfigurationState,
+//! of routes replaced, only differences sent: `bgp::Speaker::set_advertisements`), the apiserver (ConfigurationState,
 //! ServiceBGPStatus, Events), logs and metrics; the core's session events into MetalLB's log
 //! lines and gauges.
 //!
@@ -27,9 +27,9 @@ use tokio::time::Instant;
 use crate::announce::{Options, PeerRoute};
 use crate::engine::{Dirty, Engine, Plan, Transition};
 use crate::metrics::{PeerLabel, SpeakerMetrics};
-use crate::origination::{Advertisement, OriginAttributes, Originator};
 use crate::status::{self, StatusWriter};
 use crate::watch::{self, Notice};
+use bgp::{Advertisement, OriginAttributes};
 
 /// How long notices gather before a pass.
 const DEBOUNCE: Duration = Duration::from_millis(200);
@@ -92,7 +92,6 @@ pub async fn run(
         status_cache,
     );
     let mut sessions = Sessions::default();
-    let mut originator = Originator::default();
     let mut dirty = Dirty::default();
     let mut deadline: Option<Instant> = None;
     let mut refresh = tokio::time::interval(REFRESH);
@@ -112,7 +111,7 @@ pub async fn run(
             () = sleep_until(deadline), if deadline.is_some() => {
                 deadline = None;
                 let plan = engine.pass(&std::mem::take(&mut dirty));
-                apply(&mut ctx, &bgp, &mut originator, &mut engine, &recorder, &mut statuses, &mut sessions, plan).await;
+                apply(&mut ctx, &bgp, &mut engine, &recorder, &mut statuses, &mut sessions, plan).await;
                 if engine.ready() {
                     ctx.ready.met();
                 }
@@ -129,7 +128,7 @@ pub async fn run(
         }
     }
     tracing::info!(op = "shutdown", "starting shutdown");
-    if let Err(err) = originator.set(&bgp, Vec::new()).await {
+    if let Err(err) = bgp.set_advertisements(Vec::new()).await {
         tracing::error!(op = "shutdown", error = %err, "failed to withdraw the announcements");
     }
     if let Err(err) = bgp.shutdown().await {
@@ -150,7 +149,6 @@ async fn sleep_until(deadline: Option<Instant>) {
 async fn apply(
     ctx: &mut Context,
     bgp: &bgp::Speaker,
-    originator: &mut Originator,
     engine: &mut Engine,
     recorder: &Recorder,
     statuses: &mut StatusWriter,
@@ -194,7 +192,7 @@ async fn apply(
     }
     if let Some(routes) = &plan.routes {
         let ads = routes.iter().map(advertisement).collect();
-        if let Err(err) = originator.set(bgp, ads).await {
+        if let Err(err) = bgp.set_advertisements(ads).await {
             tracing::error!(op = "updateAds", error = %err, "failed to update BGP advertisements");
         }
     }
