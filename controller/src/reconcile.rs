@@ -10,12 +10,13 @@ use std::future::Future;
 use std::time::Duration;
 
 use kube::Client;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::events::{Event, EventType, Reporter};
 use lb_daemon::http::Condition;
 use lb_daemon::k8s_metrics::K8sClientMetrics;
 use tokio::sync::mpsc;
 
 use crate::engine::{ConfigState, Engine, Output};
+use crate::events::Publisher;
 use crate::metrics::AllocatorMetrics;
 use crate::status;
 use crate::watch;
@@ -49,7 +50,7 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()>) {
     let (tx, mut notices) = mpsc::channel(4096);
     let caches = watch::start(&ctx.client, &ctx.namespace, tx);
     let mut engine = Engine::new(caches, ctx.lb_class.clone());
-    let recorder = Recorder::new(
+    let events = Publisher::new(
         ctx.client.clone(),
         Reporter {
             controller: COMPONENT.into(),
@@ -57,7 +58,7 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()>) {
         },
     );
     let (landed_tx, mut landed) = mpsc::unbounded_channel();
-    let mut writer = ServiceWriter::new(ctx.client.clone(), recorder.clone(), landed_tx);
+    let mut writer = ServiceWriter::new(ctx.client.clone(), events.clone(), landed_tx);
     let mut dirty_pools = BTreeSet::new();
     let mut flush = tokio::time::interval(POOL_FLUSH);
     let mut was_ready = false;
@@ -72,7 +73,7 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()>) {
                     match output {
                         Output::Service(write) => writer.submit(write),
                         Output::Pools(pools) => dirty_pools.extend(pools),
-                        Output::ConfigState(state) => report_config_state(&ctx, &recorder, state),
+                        Output::ConfigState(state) => report_config_state(&ctx, &events, state),
                     }
                 }
                 if !was_ready && engine.ready() {
@@ -91,7 +92,7 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()>) {
 }
 
 /// Logs, counts and writes the configuration's state.
-fn report_config_state(ctx: &Context, recorder: &Recorder, state: ConfigState) {
+fn report_config_state(ctx: &Context, events: &Publisher, state: ConfigState) {
     match &state {
         ConfigState::Valid => {
             tracing::info!(
@@ -112,7 +113,7 @@ fn report_config_state(ctx: &Context, recorder: &Recorder, state: ConfigState) {
     }
     let client = ctx.client.clone();
     let namespace = ctx.namespace.clone();
-    let recorder = recorder.clone();
+    let events = events.clone();
     tokio::spawn(async move {
         if let Err(err) = status::write_config_state(&client, &namespace, &state).await {
             tracing::error!(controller = "ConfigurationStateReconciler", error = %err, "failed to create or patch ConfigurationState");
@@ -132,7 +133,7 @@ fn report_config_state(ctx: &Context, recorder: &Recorder, state: ConfigState) {
                 action: "LoadConfig".into(),
                 secondary: None,
             };
-            if let Err(err) = recorder.publish(&event, &reference).await {
+            if let Err(err) = events.publish(&event, &reference).await {
                 tracing::warn!(error = %err, "failed to publish the configuration's event");
             }
         }

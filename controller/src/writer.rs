@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Service;
 use kube::api::{Patch, PatchParams};
-use kube::runtime::events::{Event, EventType as KubeEventType, Recorder};
+use kube::runtime::events::{Event, EventType as KubeEventType};
 use kube::{Api, Client};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 
 use crate::allocator::ServiceKey;
 use crate::engine::ServiceWrite;
+use crate::events::Publisher;
 use crate::service::EventType;
 
 /// How many Service writes may be in flight at once.
@@ -40,7 +41,7 @@ pub struct Landed {
 /// Accepts Service writes and runs them.
 pub struct ServiceWriter {
     client: Client,
-    recorder: Recorder,
+    events: Publisher,
     running: JoinSet<(ServiceKey, Option<String>)>,
     in_flight: HashSet<ServiceKey>,
     queued: BTreeMap<ServiceKey, ServiceWrite>,
@@ -48,12 +49,11 @@ pub struct ServiceWriter {
 }
 
 impl ServiceWriter {
-    /// A writer publishing Events as `recorder`'s reporter; landed writes are reported on
-    /// `landed`.
-    pub fn new(client: Client, recorder: Recorder, landed: mpsc::UnboundedSender<Landed>) -> Self {
+    /// A writer publishing Events with `events`; landed writes are reported on `landed`.
+    pub fn new(client: Client, events: Publisher, landed: mpsc::UnboundedSender<Landed>) -> Self {
         ServiceWriter {
             client,
-            recorder,
+            events,
             running: JoinSet::new(),
             in_flight: HashSet::new(),
             queued: BTreeMap::new(),
@@ -104,10 +104,10 @@ impl ServiceWriter {
             };
             self.in_flight.insert(key.clone());
             let client = self.client.clone();
-            let recorder = self.recorder.clone();
+            let events = self.events.clone();
             self.running.spawn(async move {
                 let rv = write_with_retry(&client, &write).await;
-                publish_events(&recorder, &write).await;
+                publish_events(&events, &write).await;
                 (write.key, rv)
             });
         }
@@ -162,7 +162,7 @@ fn patch_body(write: &ServiceWrite) -> Value {
     body
 }
 
-async fn publish_events(recorder: &Recorder, write: &ServiceWrite) {
+async fn publish_events(events: &Publisher, write: &ServiceWrite) {
     let reference = k8s_openapi::api::core::v1::ObjectReference {
         api_version: Some("v1".into()),
         kind: Some("Service".into()),
@@ -182,7 +182,7 @@ async fn publish_events(recorder: &Recorder, write: &ServiceWrite) {
             action: ev.reason.to_owned(),
             secondary: None,
         };
-        if let Err(err) = recorder.publish(&event, &reference).await {
+        if let Err(err) = events.publish(&event, &reference).await {
             tracing::warn!(error = %err, service = %write.key, reason = ev.reason, "failed to publish event");
         }
     }
