@@ -97,8 +97,9 @@ async fn run<K>(
     K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
     let kind = K::kind(&());
-    // managedFields are never read here and are most of a cached object's memory (a tree of
-    // JSON maps per field manager: ~4.9 KB of a cached Service's ~7.1 KB), so the cache keeps none.
+    // managedFields are never read here and are most of a cached object's memory (a tree
+    // of JSON maps per field manager: ~4.9 KB of a cached Service's ~7.1 KB), so the cache
+    // keeps none.
     let stream = reflector::reflector(
         writer,
         watcher(api, watcher::Config::default())
