@@ -14,9 +14,9 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, ServiceAccount};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::Client;
 use kube::api::{Api, PostParams};
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
-use kube::Client;
 use lab::process::Process;
 use serde_json::json;
 
@@ -153,24 +153,26 @@ pub async fn prepare_cluster(client: &Client, namespaces: &[&str]) -> Result<()>
     for crd in &definitions {
         let name = crd.metadata.name.clone().unwrap_or_default();
         let what = format!("CRD {name} to be established");
-        poll_until(&what, Duration::from_secs(60), Duration::from_millis(100), || {
-            let crds = crds.clone();
-            let name = name.clone();
-            async move {
-                let crd = crds
-                    .get(&name)
-                    .await
-                    .map_err(api_err(format!("reading CRD {name}")))?;
-                let established = crd
-                    .status
-                    .and_then(|s| s.conditions)
-                    .is_some_and(|cs| {
+        poll_until(
+            &what,
+            Duration::from_secs(60),
+            Duration::from_millis(100),
+            || {
+                let crds = crds.clone();
+                let name = name.clone();
+                async move {
+                    let crd = crds
+                        .get(&name)
+                        .await
+                        .map_err(api_err(format!("reading CRD {name}")))?;
+                    let established = crd.status.and_then(|s| s.conditions).is_some_and(|cs| {
                         cs.iter()
                             .any(|c| c.type_ == "Established" && c.status == "True")
                     });
-                Ok(established.then_some(()))
-            }
-        })
+                    Ok(established.then_some(()))
+                }
+            },
+        )
         .await?;
     }
     let all = Api::<Namespace>::all(client.clone());
@@ -201,7 +203,8 @@ pub async fn configure(client: &Client, contender: Contender, pool: &str) -> Res
 async fn create_pool(client: &Client, pool: &str) -> Result<()> {
     let gvk = GroupVersionKind::gvk("metallb.io", "v1beta1", "IPAddressPool");
     let resource = ApiResource::from_gvk(&gvk);
-    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), METALLB_NAMESPACE, &resource);
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), METALLB_NAMESPACE, &resource);
     let obj: DynamicObject = object(
         "the IPAddressPool",
         json!({

@@ -83,7 +83,11 @@ pub fn table(services: usize, rows: &[Row]) -> String {
     );
     let ours = rows.iter().find(|r| r.contender == Contender::Ours);
     for row in rows {
-        let runs: Vec<String> = row.runs.iter().map(|m| format!("{:.2}", m.seconds)).collect();
+        let runs: Vec<String> = row
+            .runs
+            .iter()
+            .map(|m| format!("{:.2}", m.seconds))
+            .collect();
         let mut runs = runs.join(" / ");
         if !row.failures.is_empty() {
             let _ = write!(runs, " ({} failed)", row.failures.len());

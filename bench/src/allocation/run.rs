@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
 use k8s_openapi::api::core::v1::Service;
-use kube::api::{Api, PostParams};
 use kube::Client;
+use kube::api::{Api, PostParams};
 use lab::process::Process;
 use lab::{Cluster, ClusterConfig};
 
@@ -109,8 +109,13 @@ async fn measure_started(
         warm_up(client, contender, p).await?;
     }
     let count = options.services;
-    let mut tracker =
-        Tracker::start(client, WORKLOAD_NAMESPACE, count, contender.has_controller()).await?;
+    let mut tracker = Tracker::start(
+        client,
+        WORKLOAD_NAMESPACE,
+        count,
+        contender.has_controller(),
+    )
+    .await?;
     let controller_pid = process.as_deref().and_then(Process::pid);
     let control_plane: Vec<u32> = cluster
         .components()
@@ -126,7 +131,13 @@ async fn measure_started(
         Ok::<Instant, BenchError>(Instant::now())
     };
     let wait = async {
-        let seen = wait_all(&mut tracker, contender, process.as_deref_mut(), options.timeout).await?;
+        let seen = wait_all(
+            &mut tracker,
+            contender,
+            process.as_deref_mut(),
+            options.timeout,
+        )
+        .await?;
         // Read resource use the moment the last address is in, before anything else runs.
         let after = sample_cpu(controller_pid, &control_plane)?;
         let peak_rss = controller_pid.map(procstat::peak_rss).transpose()?;

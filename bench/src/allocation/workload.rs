@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt, TryStreamExt};
 use ipnet::IpNet;
 use k8s_openapi::api::core::v1::Service;
+use kube::Client;
 use kube::api::{Api, PostParams};
 use kube::runtime::watcher;
-use kube::Client;
 use serde_json::json;
 use tokio::sync::watch;
 
@@ -75,7 +75,9 @@ async fn create_one(api: &Api<Service>, namespace: &str, i: usize) -> Result<()>
             Ok(_) => return Ok(()),
             Err(kube::Error::Api(status)) if status.code == 409 && attempt > 1 => return Ok(()),
             Err(err) if attempt < CREATE_ATTEMPTS => {
-                eprintln!("controller-bench: creating {name} failed (attempt {attempt}), retrying: {err}");
+                eprintln!(
+                    "controller-bench: creating {name} failed (attempt {attempt}), retrying: {err}"
+                );
                 attempt += 1;
                 tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
             }
@@ -262,6 +264,11 @@ pub fn check_addresses(seen: &Seen, count: usize, pool: IpNet) -> Result<()> {
     Err(BenchError::WrongResult(format!(
         "{} problems, e.g. {}",
         problems.len(),
-        problems.iter().take(5).cloned().collect::<Vec<_>>().join("; ")
+        problems
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("; ")
     )))
 }
