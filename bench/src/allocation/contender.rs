@@ -276,34 +276,22 @@ pub fn start(
     kubeconfig: &Path,
     log: &Path,
 ) -> Result<Option<Process>> {
-    let health = lab::ports::free_port(IpAddr::V4(Ipv4Addr::UNSPECIFIED), "health probes")?;
-    let kubeconfig = kubeconfig.display();
-    let (program, args): (&Path, Vec<String>) = match contender {
+    let (program, extra): (&Path, &[&str]) = match contender {
         Contender::Apiserver => return Ok(None),
-        Contender::Ours | Contender::OursConfigMap => (
-            &programs.ours,
-            vec![
-                format!("--namespace={METALLB_NAMESPACE}"),
-                format!("--kubeconfig={kubeconfig}"),
-                format!("--pod-name={POD_NAME}"),
-                "--port=0".into(),
-                format!("--health-probe-port={health}"),
-                "--log-level=info".into(),
-            ],
-        ),
-        Contender::Metallb => (
-            &programs.metallb,
-            vec![
-                format!("--namespace={METALLB_NAMESPACE}"),
-                format!("--kubeconfig={kubeconfig}"),
-                format!("--pod-name={POD_NAME}"),
-                "--port=0".into(),
-                format!("--health-probe-port={health}"),
-                "--log-level=info".into(),
-                "--webhook-mode=disabled".into(),
-            ],
-        ),
+        Contender::Ours | Contender::OursConfigMap => (&programs.ours, &[]),
+        Contender::Metallb => (&programs.metallb, &["--webhook-mode=disabled"]),
     };
+    // The flags both take, with the same spelling.
+    let health = lab::ports::free_port(IpAddr::V4(Ipv4Addr::UNSPECIFIED), "health probes")?;
+    let mut args = vec![
+        format!("--namespace={METALLB_NAMESPACE}"),
+        format!("--kubeconfig={}", kubeconfig.display()),
+        format!("--pod-name={POD_NAME}"),
+        "--port=0".to_owned(),
+        format!("--health-probe-port={health}"),
+        "--log-level=info".to_owned(),
+    ];
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
     Ok(Some(Process::spawn(
         contender.key(),
         program,
