@@ -10,13 +10,14 @@ use std::future::Future;
 use std::time::Duration;
 
 use kube::Client;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::events::{Event, EventType, Reporter};
 use lb_daemon::config_state::{self, ConfigStateObject};
 use lb_daemon::http::Condition;
 use lb_daemon::k8s_metrics::K8sClientMetrics;
 use tokio::sync::mpsc;
 
 use crate::engine::{ConfigState, Engine, Output};
+use crate::events::Publisher;
 use crate::metrics::AllocatorMetrics;
 use crate::status;
 use crate::watch;
@@ -50,7 +51,7 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()>) {
     let (tx, mut notices) = mpsc::channel(4096);
     let caches = watch::start(&ctx.client, &ctx.namespace, tx);
     let mut engine = Engine::new(caches, ctx.lb_class.clone());
-    let recorder = Recorder::new(
+    let events = Publisher::new(
         ctx.client.clone(),
         Reporter {
             controller: COMPONENT.into(),
@@ -58,7 +59,7 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()>) {
         },
     );
     let (landed_tx, mut landed) = mpsc::unbounded_channel();
-    let mut writer = ServiceWriter::new(ctx.client.clone(), recorder.clone(), landed_tx);
+    let mut writer = ServiceWriter::new(ctx.client.clone(), events.clone(), landed_tx);
     let mut dirty_pools = BTreeSet::new();
     let mut flush = tokio::time::interval(POOL_FLUSH);
     let mut was_ready = false;
@@ -73,7 +74,7 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()>) {
                     match output {
                         Output::Service(write) => writer.submit(write),
                         Output::Pools(pools) => dirty_pools.extend(pools),
-                        Output::ConfigState(state) => report_config_state(&ctx, &recorder, state),
+                        Output::ConfigState(state) => report_config_state(&ctx, &events, state),
                     }
                 }
                 if !was_ready && engine.ready() {
@@ -92,11 +93,11 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()>) {
 }
 
 /// Logs, counts and writes the configuration's state.
-fn report_config_state(ctx: &Context, recorder: &Recorder, state: ConfigState) {
+fn report_config_state(ctx: &Context, events: &Publisher, state: ConfigState) {
     config_state::log_and_count(&state, &ctx.k8s_metrics);
     let client = ctx.client.clone();
     let namespace = ctx.namespace.clone();
-    let recorder = recorder.clone();
+    let events = events.clone();
     tokio::spawn(async move {
         if let Err(err) = config_state::write(
             &client,
@@ -123,7 +124,7 @@ fn report_config_state(ctx: &Context, recorder: &Recorder, state: ConfigState) {
                 action: "LoadConfig".into(),
                 secondary: None,
             };
-            if let Err(err) = recorder.publish(&event, &reference).await {
+            if let Err(err) = events.publish(&event, &reference).await {
                 tracing::warn!(error = %err, "failed to publish the configuration's event");
             }
         }

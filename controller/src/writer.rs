@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Service;
 use kube::api::{Patch, PatchParams};
-use kube::runtime::events::{Event, EventType as KubeEventType, Recorder};
+use kube::runtime::events::{Event, EventType as KubeEventType};
 use kube::{Api, Client};
 use lb_daemon::write_queue::{BoxedWrite, WriteQueue};
 use serde_json::{Value, json};
@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 
 use crate::allocator::ServiceKey;
 use crate::engine::ServiceWrite;
+use crate::events::Publisher;
 use crate::service::EventType;
 
 /// How many Service writes may be in flight at once.
@@ -42,15 +43,14 @@ pub struct ServiceWriter {
 }
 
 impl ServiceWriter {
-    /// A writer publishing Events as `recorder`'s reporter; landed writes are reported on
-    /// `landed`.
-    pub fn new(client: Client, recorder: Recorder, landed: mpsc::UnboundedSender<Landed>) -> Self {
+    /// A writer publishing Events with `events`; landed writes are reported on `landed`.
+    pub fn new(client: Client, events: Publisher, landed: mpsc::UnboundedSender<Landed>) -> Self {
         let queue = WriteQueue::new(CONCURRENCY, move |write: ServiceWrite| {
             let client = client.clone();
-            let recorder = recorder.clone();
+            let events = events.clone();
             Box::pin(async move {
                 let rv = write_with_retry(&client, &write).await;
-                publish_events(&recorder, &write).await;
+                publish_events(&events, &write).await;
                 rv
             }) as BoxedWrite<Option<String>>
         });
@@ -128,7 +128,7 @@ fn patch_body(write: &ServiceWrite) -> Value {
     body
 }
 
-async fn publish_events(recorder: &Recorder, write: &ServiceWrite) {
+async fn publish_events(events: &Publisher, write: &ServiceWrite) {
     let reference = k8s_openapi::api::core::v1::ObjectReference {
         api_version: Some("v1".into()),
         kind: Some("Service".into()),
@@ -148,7 +148,7 @@ async fn publish_events(recorder: &Recorder, write: &ServiceWrite) {
             action: ev.reason.to_owned(),
             secondary: None,
         };
-        if let Err(err) = recorder.publish(&event, &reference).await {
+        if let Err(err) = events.publish(&event, &reference).await {
             tracing::warn!(error = %err, service = %write.key, reason = ev.reason, "failed to publish event");
         }
     }

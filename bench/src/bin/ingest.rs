@@ -17,6 +17,7 @@ use ferrolb_bench::ingest::receivers::{self, Kind, Setup};
 use ferrolb_bench::ingest::report::{self, Measurement, Row};
 use ferrolb_bench::ingest::sender::{self, Push, Workload};
 use ferrolb_bench::ingest::{IngestError, Result, io_err, procstat};
+use ferrolb_bench::machine;
 
 /// The receivers' AS.
 const RECEIVER_AS: u32 = 65000;
@@ -154,42 +155,16 @@ fn write_output(args: &Args, text: &str) -> Result<()> {
 
 /// Machine and versions, as a Markdown list.
 fn environment() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("model name"))
-                .map(|l| l.trim_start_matches([' ', '\t', ':']).to_string())
-        })
-        .unwrap_or_default();
-    let mem = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|t| t.lines().next().map(str::to_string))
-        .unwrap_or_default();
-    let first_line = |program: &str, arg: &str| -> String {
-        std::process::Command::new(program)
-            .arg(arg)
-            .output()
-            .ok()
-            .map(|o| {
-                let mut t = String::from_utf8_lossy(&o.stdout).into_owned();
-                t.push_str(&String::from_utf8_lossy(&o.stderr));
-                t.lines().next().unwrap_or_default().trim().to_string()
-            })
-            .unwrap_or_else(|| format!("{program}: not found"))
-    };
-    let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     format!(
-        "- machine: {cores} cores, {cpu}, {mem}; load average at start {}\n- versions: {}, {}, {}, {}\n\n",
-        load.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" "),
-        first_line("rustc", "--version"),
-        first_line("/usr/lib/frr/bgpd", "--version"),
-        first_line("bird", "--version"),
-        first_line("gobgpd", "--version"),
+        "- machine: {} cores, {}, {}; load average at start {}\n- versions: {}, {}, {}, {}\n\n",
+        machine::cores(),
+        machine::cpu_model(),
+        machine::memory(),
+        machine::load_average_text(),
+        machine::version_line("rustc", "--version"),
+        machine::version_line("/usr/lib/frr/bgpd", "--version"),
+        machine::version_line("bird", "--version"),
+        machine::version_line("gobgpd", "--version"),
     )
 }
 

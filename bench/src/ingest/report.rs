@@ -73,11 +73,13 @@ impl Row {
     }
 }
 
-fn cell(value: Option<f64>, decimals: usize) -> String {
+/// A table cell: the value with `decimals` decimals, `–` when there is none.
+pub fn cell(value: Option<f64>, decimals: usize) -> String {
     value.map_or_else(|| "–".to_string(), |v| format!("{v:.decimals$}"))
 }
 
-fn ratio(ours: Option<f64>, theirs: Option<f64>) -> String {
+/// A ratio cell: `ours ÷ theirs` with two decimals, `–` when either is missing or zero.
+pub fn ratio(ours: Option<f64>, theirs: Option<f64>) -> String {
     match (ours, theirs) {
         (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
         _ => "–".to_string(),

@@ -173,7 +173,13 @@ impl Engine {
 
     /// The writer reports that a Service write landed with this resourceVersion.
     pub fn write_landed(&mut self, key: &ServiceKey, resource_version: Option<String>) {
-        if let Some(flight) = self.in_flight.get_mut(key) {
+        // The watch may have delivered the written object already: then the cache holds the
+        // write and the overlay is done with (else it would stay until the Service changes
+        // again, some 500 bytes for each of thousands of Services).
+        let cached = self.caches.service(key).and_then(|s| s.resource_version());
+        if resource_version.is_some() && cached == resource_version {
+            self.in_flight.remove(key);
+        } else if let Some(flight) = self.in_flight.get_mut(key) {
             flight.resource_version = resource_version;
         }
     }

@@ -1,5 +1,5 @@
 //! The engine over hand-filled watch caches: what it decides on start, on a restart with
-//! addresses already held, on a broken configuration, and with a write in flight.
+//! addresses already held, on a broken configuration, and with a write in flight or landed.
 #![allow(clippy::unwrap_used)]
 
 use k8s_openapi::api::core::v1::{ConfigMap, Service};
@@ -158,6 +158,34 @@ fn a_stale_watch_event_does_not_undo_a_write_in_flight() {
             .len(),
         1
     );
+}
+
+#[test]
+fn a_write_the_watch_showed_before_it_landed_leaves_no_overlay_behind() {
+    let (mut engine, mut cluster) = engine();
+    cluster.config(POOL);
+    cluster.service("a", None);
+    let out = engine.handle(Input::Synced);
+    assert_eq!(writes(&out).len(), 1);
+    // The watch shows the written Service (as the apiserver stores it) before the writer
+    // reports the write landed.
+    let written: Service = serde_json::from_value(json!({
+        "metadata": {"namespace": "default", "name": "a", "resourceVersion": "2",
+                     "annotations": {"metallb.io/ip-allocated-from-pool": "p"}},
+        "spec": {"type": "LoadBalancer", "clusterIPs": ["10.96.0.10"], "ports": [{"port": 80, "protocol": "TCP"}]},
+        "status": {"loadBalancer": {"ingress": [{"ip": "198.51.100.0", "ipMode": "VIP"}]}},
+    }))
+    .unwrap();
+    cluster
+        .services
+        .apply_watcher_event(&watcher::Event::Apply(written));
+    let key = ServiceKey::new("default", "a");
+    assert!(writes(&engine.handle(Input::Service(key.clone()))).is_empty());
+    assert_eq!(engine.in_flight.len(), 1);
+    engine.write_landed(&key, Some("2".into()));
+    assert!(engine.in_flight.is_empty());
+    // Seen again later, from the cache alone: still nothing to write.
+    assert!(writes(&engine.handle(Input::Service(key))).is_empty());
 }
 
 #[test]

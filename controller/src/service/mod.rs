@@ -146,7 +146,8 @@ pub fn set_balancer(
 
     let old_status = current_lb_status(original);
     let old_annotations = original.metadata.annotations.clone().unwrap_or_default();
-    if state.status == old_status && state.annotations == old_annotations {
+    let status_changed = !same_status(&state.status, &old_status);
+    if !status_changed && state.annotations == old_annotations {
         tracing::debug!(event = "noChange", service = %key, "service converged, no change");
         return Outcome {
             sync,
@@ -174,7 +175,7 @@ pub fn set_balancer(
     }
 
     let update = ServiceUpdate {
-        status: (state.status != old_status).then(|| state.status.clone()),
+        status: status_changed.then(|| state.status.clone()),
         annotations: (state.annotations != old_annotations).then(|| state.annotations.clone()),
     };
     Outcome {
@@ -556,6 +557,35 @@ pub fn service_info(svc: &Service, namespace_labels: &BTreeMap<String, String>) 
             Some("IPv6") => IpFamily::V6,
             _ => IpFamily::V4,
         },
+    }
+}
+
+/// Whether writing `desired` would leave `current` as it is. The apiserver fills in
+/// `ipMode: VIP` for an ingress IP written without one (LoadBalancerIPMode, GA in 1.32), so an
+/// ingress that differs only by that default is the same. MetalLB compares the two as they
+/// are, which costs a second, no-op status write for a Service handled again after its
+/// address was written.
+fn same_status(desired: &LoadBalancerStatus, current: &LoadBalancerStatus) -> bool {
+    match (&desired.ingress, &current.ingress) {
+        (Some(d), Some(c)) => {
+            d.len() == c.len() && d.iter().zip(c).all(|(d, c)| same_ingress(d, c))
+        }
+        (d, c) => d == c,
+    }
+}
+
+fn same_ingress(desired: &LoadBalancerIngress, current: &LoadBalancerIngress) -> bool {
+    let defaulted = desired.ip.is_some()
+        && desired.ip_mode.is_none()
+        && current.ip_mode.as_deref() == Some("VIP");
+    if defaulted {
+        *desired
+            == LoadBalancerIngress {
+                ip_mode: None,
+                ..current.clone()
+            }
+    } else {
+        desired == current
     }
 }
 

@@ -112,6 +112,25 @@ fn a_service_already_holding_its_address_is_taken_back_without_writes_or_events(
 }
 
 #[test]
+fn the_apiservers_default_ip_mode_is_no_reason_to_write_again() {
+    // What the apiserver stores after the controller wrote `{"ip": …}`: ipMode VIP added.
+    let stored = |mode: &str| {
+        service(json!({
+            "metadata": {"annotations": {ANNOTATION_ALLOCATED_FROM_POOL: "p"}},
+            "status": {"loadBalancer": {"ingress": [{"ip": "198.51.100.77", "ipMode": mode}]}},
+        }))
+    };
+    let mut alloc = allocator(&[("p", &["198.51.100.0/24"])]);
+    let out = run(&mut alloc, &stored("VIP"));
+    assert_eq!(out.update, None);
+    assert!(out.events.is_empty());
+    // Another mode is not the default: the controller's status (no ipMode) is written.
+    let mut alloc = allocator(&[("p", &["198.51.100.0/24"])]);
+    let out = run(&mut alloc, &stored("Proxy"));
+    assert_eq!(ingress(&out), ["198.51.100.77"]);
+}
+
+#[test]
 fn refusals_carry_metallbs_event_texts() {
     let cases: &[(Value, &str, &str)] = &[
         (

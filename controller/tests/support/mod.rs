@@ -29,6 +29,7 @@ fn compared_controller() -> Option<PathBuf> {
     std::env::var_os("FERROLB_COMPARE_CONTROLLER").map(PathBuf::from)
 }
 
+#[allow(unused_imports)] // not every test file uses it
 pub use lab::seed::TUTORIAL_CONFIG;
 
 /// The apiserver, an admin client and (when started) the controller process.
