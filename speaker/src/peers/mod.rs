@@ -28,7 +28,7 @@ use crate::node::NodeState;
 pub const DEFAULT_HOLD_TIME: Duration = Duration::from_secs(90);
 /// Time between connection attempts when `connectTime` is not set. FRR's 120 s would leave a
 /// node dark for two minutes when its router comes up after it; MetalLB's native speaker
-/// retries after 1, 2, 4 … s. See docs/decisions/0010-speaker.md.
+/// retries after 1, 2, 4 … s. See docs/decisions/0011-speaker.md.
 pub const DEFAULT_CONNECT_TIME: Duration = Duration::from_secs(5);
 /// The Secret type a `passwordSecret` must have.
 pub const BASIC_AUTH: &str = "kubernetes.io/basic-auth";
