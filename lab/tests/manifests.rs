@@ -238,6 +238,8 @@ async fn manifests_apply_with_a_server_side_dry_run_and_for_real() {
         ("speaker", "watch", "secrets", ns),
         ("speaker", "watch", "bgppeers.metallb.io", ns),
         ("speaker", "create", "servicebgpstatuses.metallb.io", ns),
+        // Its own Pod: the owner of its ServiceBGPStatus objects.
+        ("speaker", "get", "pods", ns),
     ] {
         assert!(
             kubectl.can(who, verb, resource, namespace),
@@ -258,7 +260,7 @@ async fn manifests_apply_with_a_server_side_dry_run_and_for_real() {
         ("speaker", "patch", "services/status", "default"),
         ("speaker", "watch", "endpoints", "default"),
         ("speaker", "create", "ipaddresspools.metallb.io", ns),
-        ("speaker", "get", "pods", ns),
+        ("speaker", "list", "pods", ns),
     ] {
         assert!(
             !kubectl.can(who, verb, resource, namespace),
