@@ -6,14 +6,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use k8s_openapi::api::core::v1::Node;
 use lb_daemon::args::{CommonArgs, HostArg, IgnoredFlags, Speaker};
 use lb_daemon::k8s_metrics::K8sClientMetrics;
 use lb_daemon::{client, http, logging, signals};
 use prometheus_client::registry::Registry;
 use speaker::announce::Options;
 use speaker::metrics::SpeakerMetrics;
-use speaker::node::NodeState;
 use speaker::reconcile::{self, Context};
 use tokio_util::sync::CancellationToken;
 
@@ -92,17 +90,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         stop_http.clone(),
     ));
 
-    // Each session says which AS it uses; the speaker never listens, dialling out as
-    // MetalLB's does. Its BGP identifier is the node's address (read once here), as MetalLB's
-    // default; a BGPPeer's routerID replaces it per session once the core takes one.
-    let router_id = speaker::peers::router_id(&own_node(&conn.client, &node_name).await);
-    let (bgp, events) = bgp::Speaker::start(bgp::SpeakerConfig {
-        router_id,
-        ..bgp::SpeakerConfig::default()
-    })
-    .await?;
+    // Each session says which AS and BGP identifier it uses; the speaker never listens,
+    // dialling out as MetalLB's does.
+    let (bgp, events) = bgp::Speaker::start(bgp::SpeakerConfig::default()).await?;
     let ctx = Context {
-        client: conn.client.clone(),
+        client: conn.client,
         namespace,
         node_name,
         pod_name: cli.common.pod_name().map(str::to_owned),
@@ -118,21 +110,4 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     stop_http.cancel();
     http.await??;
     Ok(())
-}
-
-/// The speaker's Node as read at start (only its name is known when it cannot be read).
-async fn own_node(client: &kube::Client, name: &str) -> NodeState {
-    let nodes: kube::Api<Node> = kube::Api::all(client.clone());
-    let params = kube::api::ListParams::default().fields(&format!("metadata.name={name}"));
-    match nodes.list(&params).await {
-        Ok(list) => list
-            .items
-            .first()
-            .map(NodeState::from_node)
-            .unwrap_or_else(|| NodeState::unknown(name)),
-        Err(err) => {
-            tracing::warn!(op = "startup", node = name, error = %err, "cannot read the speaker's Node: BGP identifier from its name");
-            NodeState::unknown(name)
-        }
-    }
 }

@@ -1,6 +1,6 @@
 //! The speaker's main loop: watch notices into the [`Engine`] (debounced: a burst of changes
 //! costs one pass), its [`Plan`]s into the `bgp` core (peers added and removed, the whole set
-//! of routes replaced, only differences sent: `bgp::Speaker::set_advertisements`), the apiserver (ConfigurationState,
+//! of routes replaced in one call that the core diffs), the apiserver (ConfigurationState,
 //! ServiceBGPStatus, Events), logs and metrics; the core's session events into MetalLB's log
 //! lines and gauges.
 //!
@@ -12,7 +12,7 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use bgp::SessionState;
+use bgp::{Advertisement, OriginAttributes, SessionState};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::runtime::events::{Recorder, Reporter};
@@ -29,7 +29,6 @@ use crate::engine::{Dirty, Engine, Plan, Transition};
 use crate::metrics::{PeerLabel, SpeakerMetrics};
 use crate::status::{self, StatusWriter};
 use crate::watch::{self, Notice};
-use bgp::{Advertisement, OriginAttributes};
 
 /// How long notices gather before a pass.
 const DEBOUNCE: Duration = Duration::from_millis(200);
@@ -225,7 +224,7 @@ async fn apply(
 /// One route as the `bgp` core takes it: ORIGIN incomplete, as MetalLB sends.
 fn advertisement(route: &PeerRoute) -> Advertisement {
     let mut attributes = OriginAttributes {
-        origin: bgp::packet::Origin::Incomplete,
+        origin: bgp::Origin::Incomplete,
         local_pref: route.local_pref,
         ..OriginAttributes::default()
     };

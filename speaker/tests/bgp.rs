@@ -421,15 +421,22 @@ fn two_peer_objects(hold_b: &str) -> Vec<serde_json::Value> {
     ]
 }
 
-#[tokio::test]
-async fn an_unrelated_edit_resets_no_session_and_a_timer_change_resets_only_its_peer() {
-    let mut lab = Lab::start().await;
+/// The lab with a second address on the router (10.192.0.8) and on kube-node-1
+/// (10.192.0.13), and FRR peering with both of kube-node-1's addresses.
+async fn two_peer_lab() -> (Lab, Frr) {
+    let lab = Lab::start().await;
     lab.add_address("router", "10.192.0.8/24");
     lab.add_address("kube-node-1", "10.192.0.13/24");
     let frr = Frr::start(
         lab.net.host("router"),
         &frr_config(&["10.192.0.3", "10.192.0.13"], ""),
     );
+    (lab, frr)
+}
+
+#[tokio::test]
+async fn an_unrelated_edit_resets_no_session_and_a_timer_change_resets_only_its_peer() {
+    let (mut lab, frr) = two_peer_lab().await;
     for object in two_peer_objects("90s") {
         lab.apply_cr(object).await;
     }
@@ -573,6 +580,20 @@ async fn node_selectors_choose_which_nodes_peer_and_which_announce() {
     wait_next_hops(&frr, "198.51.100.0/32", &["10.192.0.4"]).await;
     let withdrawn = wait_logged(&lab, "kube-node-1", "serviceWithdrawn", 1).await;
     assert_eq!(withdrawn[0]["reason"], "notOwner", "{withdrawn:?}");
+
+    // Excluded from external load balancers: kube-node-2 withdraws too, as MetalLB's.
+    lab.label_node(
+        "kube-node-2",
+        "node.kubernetes.io/exclude-from-external-load-balancers",
+        Some(""),
+    )
+    .await;
+    wait_next_hops(&frr, "198.51.100.0/32", &[]).await;
+    let withdrawn = wait_logged(&lab, "kube-node-2", "serviceWithdrawn", 1).await;
+    assert_eq!(
+        withdrawn[0]["reason"], "nodeLabeledExcludeBalancers",
+        "{withdrawn:?}"
+    );
 }
 
 #[tokio::test]
@@ -786,4 +807,45 @@ async fn runs_with_a_service_account_token_bound_to_its_rbac() {
             "{node}'s speaker lacked a right:\n{log}"
         );
     }
+}
+
+#[tokio::test]
+async fn two_advertisements_of_one_pool_send_different_communities_to_two_peers() {
+    let (mut lab, frr) = two_peer_lab().await;
+    let mut objects = two_peer_objects("90s");
+    objects.truncate(3);
+    for (name, peer, community) in [("to-a", "a", "64512:1"), ("to-b", "b", "64512:2")] {
+        objects.push(
+            json!({"apiVersion": "metallb.io/v1beta1", "kind": "BGPAdvertisement",
+                            "metadata": {"name": name},
+                            "spec": {"peers": [peer], "communities": [community]}}),
+        );
+    }
+    for object in objects {
+        lab.apply_cr(object).await;
+    }
+    lab.start_controller();
+    lab.start_speaker("kube-node-1", &[]);
+    wait_established(&frr, &["10.192.0.3", "10.192.0.13"], false).await;
+    lab.create_service(json!({"metadata": {"name": "nginx"}}))
+        .await;
+    lab.endpoints("nginx", &["kube-node-1"]).await;
+    let paths = wait_next_hops(&frr, "198.51.100.0/32", &["10.192.0.3", "10.192.0.13"]).await;
+    for p in &paths {
+        let want = if p.next_hop == "10.192.0.3" {
+            "64512:1"
+        } else {
+            "64512:2"
+        };
+        assert_eq!(p.communities, [want], "{paths:?}");
+    }
+    eventually(
+        "the status lists both peers",
+        Duration::from_secs(20),
+        || async {
+            let list = lab.list_cr("v1beta1", "ServiceBGPStatus").await;
+            (list.len() == 1 && list[0]["status"]["peers"] == json!(["a", "b"])).then_some(())
+        },
+    )
+    .await;
 }

@@ -206,7 +206,8 @@ impl Engine {
             plan.routes = Some(routes.clone());
             self.routes = Some(routes);
         }
-        self.statuses(service_peers, dirty.resync, &mut plan);
+        let recheck = dirty.resync || !self.loaded;
+        self.statuses(service_peers, recheck, &mut plan);
         self.loaded = true;
         plan
     }
@@ -415,26 +416,54 @@ impl Engine {
             .collect()
     }
 
-    /// Which ServiceBGPStatus objects change (all of them after a re-list).
+    /// Which ServiceBGPStatus objects change. With `recheck` (the first pass, a re-list)
+    /// every one is submitted again (the writer skips those already right), and objects of
+    /// this node for Services no longer announced — left by an earlier run — are removed.
     fn statuses(
         &mut self,
         service_peers: BTreeMap<String, BTreeSet<String>>,
-        resync: bool,
+        recheck: bool,
         plan: &mut Plan,
     ) {
+        let mut submitted = BTreeSet::new();
         for (key, old) in &self.service_peers {
             if !service_peers.contains_key(key) {
                 plan.statuses.push((key.clone(), BTreeSet::new()));
-            } else if resync && service_peers.get(key) == Some(old) {
+                submitted.insert(key.clone());
+            } else if recheck && service_peers.get(key) == Some(old) {
                 plan.statuses.push((key.clone(), old.clone()));
+                submitted.insert(key.clone());
             }
         }
         for (key, peers) in &service_peers {
             if self.service_peers.get(key) != Some(peers) {
                 plan.statuses.push((key.clone(), peers.clone()));
+                submitted.insert(key.clone());
+            }
+        }
+        if recheck {
+            for key in self.status_objects() {
+                if !service_peers.contains_key(&key) && submitted.insert(key.clone()) {
+                    plan.statuses.push((key, BTreeSet::new()));
+                }
             }
         }
         self.service_peers = service_peers;
+    }
+
+    /// The Services that have a ServiceBGPStatus of this node, by key.
+    fn status_objects(&self) -> BTreeSet<String> {
+        self.caches
+            .statuses
+            .state()
+            .iter()
+            .filter_map(|o| {
+                let labels = o.metadata.labels.as_ref()?;
+                let namespace = labels.get(crate::status::LABEL_SERVICE_NAMESPACE)?;
+                let name = labels.get(crate::status::LABEL_SERVICE_NAME)?;
+                Some(format!("{namespace}/{name}"))
+            })
+            .collect()
     }
 }
 

@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Node, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::runtime::reflector::store::Writer;
 use kube::runtime::watcher;
+use lb_config::crd::service_bgp_status::ServiceBGPStatus;
 use lb_daemon::watch::Cache;
 use lb_daemon::watch::config::ConfigCaches;
 use serde_json::json;
@@ -16,6 +17,7 @@ use super::*;
 use crate::testing::{TUTORIAL, service, slice};
 
 struct Cluster {
+    statuses: Writer<ServiceBGPStatus>,
     services: Writer<Service>,
     slices: Writer<EndpointSlice>,
     nodes: Writer<Node>,
@@ -27,15 +29,17 @@ fn engine() -> (Engine, Cluster) {
     let (slices, slices_w) = Cache::filled_by_hand();
     let (node, nodes_w) = Cache::filled_by_hand();
     let (config, config_w) = ConfigCaches::filled_by_hand();
+    let (statuses, statuses_w) = Cache::filled_by_hand();
     let caches = Caches {
         services,
         slices,
         node,
         secrets: Cache::filled_by_hand().0,
-        statuses: Cache::filled_by_hand().0,
+        statuses,
         config,
     };
     let mut cluster = Cluster {
+        statuses: statuses_w,
         services: services_w,
         slices: slices_w,
         nodes: nodes_w,
@@ -286,4 +290,30 @@ fn a_relist_resubmits_every_status_and_a_missing_node_stops_everything() {
         plan.statuses,
         [("default/nginx".to_owned(), BTreeSet::new())]
     );
+}
+
+#[test]
+fn the_first_pass_removes_status_objects_an_earlier_run_left_for_services_now_gone() {
+    let (mut engine, mut cluster) = engine();
+    cluster.config(TUTORIAL);
+    cluster.service("nginx", "198.51.100.0");
+    let left: ServiceBGPStatus = serde_json::from_value(json!({
+        "metadata": {"namespace": "metallb-system", "name": "bgp-old", "labels": {
+            "metallb.io/node": "kube-node-1", "metallb.io/service-name": "deleted-meanwhile",
+            "metallb.io/service-namespace": "default"}},
+        "spec": {},
+    }))
+    .unwrap();
+    cluster
+        .statuses
+        .apply_watcher_event(&watcher::Event::Apply(left));
+    let plan = engine.pass(&node_and_config());
+    assert_eq!(
+        plan.statuses,
+        [
+            ("default/nginx".to_owned(), peers(&["peer1"])),
+            ("default/deleted-meanwhile".to_owned(), BTreeSet::new()),
+        ]
+    );
+    assert_eq!(engine.pass(&node_and_config()).statuses, Vec::new());
 }

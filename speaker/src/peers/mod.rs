@@ -274,6 +274,9 @@ fn peer_config(peer: &Peer, node: &NodeState, password: Option<String>) -> PeerC
     config.ebgp_multihop = peer.ebgp_multihop.then_some(MULTIHOP_TTL);
     // IPv6 routes over an IPv4 session need a global IPv6 next hop: the node's own.
     config.ipv6_next_hop = node.ipv6();
+    config.router_id = Some(peer.router_id.unwrap_or_else(|| router_id(node)));
+    // A speaker announces; what routers send is counted, never kept (MetalLB discards it).
+    config.import = false;
     config
 }
 

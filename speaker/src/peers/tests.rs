@@ -51,8 +51,10 @@ fn the_tutorials_peer_is_one_ibgp_session_with_metallbs_defaults() {
     );
     assert_eq!(c.connect_retry, DEFAULT_CONNECT_TIME);
     assert_eq!(c.families, vec![Family::Ipv4Unicast]);
+    assert_eq!(c.router_id, Some(Ipv4Addr::new(10, 192, 0, 3)));
     assert_eq!(c.ebgp_multihop, None);
     assert_eq!(c.password, None);
+    assert!(!c.import, "a speaker keeps nothing routers send");
     assert!(!c.passive, "a speaker dials out, as MetalLB's");
 }
 
@@ -88,6 +90,7 @@ fn every_bgppeer_field_reaches_the_session() {
     assert_eq!(full.local_address, Some(ip("10.192.0.3")));
     assert_eq!((full.hold_time, full.keepalive), (30, Some(10)));
     assert_eq!(full.connect_retry, Duration::from_secs(7));
+    assert_eq!(full.router_id, Some(Ipv4Addr::new(1, 2, 3, 4)));
     assert_eq!(full.password.as_deref(), Some("sesame"));
     assert_eq!(full.ebgp_multihop, Some(255));
     assert_eq!(
