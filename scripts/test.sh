@@ -15,6 +15,9 @@ if [ -x lab/scripts/build-control-plane.sh ]; then
     lab/scripts/build-control-plane.sh
 fi
 
+# Incremental artifacts would double the target directory for a one-shot build.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
 step "building the workspace"
 cargo build --workspace --all-targets
 
