@@ -2,7 +2,8 @@
 # Installs the Debian packages the tests need, idempotently and without questions:
 #   - the BGP daemons the interop tests start themselves: frr (bgpd, vtysh), bird2,
 #     gobgpd (gobgpd + gobgp), exabgp;
-#   - iproute2, busybox-static, tmux; a C toolchain and pkg-config if missing;
+#   - iproute2, busybox-static, tmux, tcpdump (the walkthrough watches the lab's bridge);
+#     a C toolchain and pkg-config if missing;
 #   - docker.io, so the image test can start a private dockerd and build the FROM-scratch image.
 # `apt-get update` runs only when a package is missing and the package lists are empty or
 # older than a day. Afterwards it makes sure no system service of those daemons is running:
@@ -11,7 +12,7 @@
 # Usage: scripts/setup.sh            (as root, or with sudo available)
 set -euo pipefail
 
-packages=(frr bird2 gobgpd exabgp iproute2 busybox-static tmux build-essential pkg-config docker.io)
+packages=(frr bird2 gobgpd exabgp iproute2 busybox-static tmux tcpdump build-essential pkg-config docker.io)
 
 say() { printf 'setup: %s\n' "$*"; }
 
