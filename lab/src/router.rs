@@ -39,6 +39,12 @@ impl RouterFiles {
         self.dir.join("router.sock")
     }
 
+    /// The router's working directory, where `start-shell` begins: the tutorial's plain
+    /// `wget 198.51.100.0` saves its `index.html` here, inside the lab's state.
+    pub fn home(&self) -> PathBuf {
+        self.dir.join("router-home")
+    }
+
     /// Where the busybox applets for `start-shell` are linked.
     pub fn applets(&self) -> PathBuf {
         self.dir.join("router-bin")
@@ -143,13 +149,17 @@ pub fn start(
     }
     let applets = applets(files);
     let cmd = command(mini_router, files, quick_start, applets.as_deref());
+    let home = files.home();
+    std::fs::create_dir_all(&home)
+        .map_err(|e| RouterError(format!("creating {}: {e}", home.display())))?;
+    let home = home.display().to_string();
     let mut new = files.tmux(&[
         "new-session",
         "-d",
         "-s",
         SESSION,
         "-c",
-        "/",
+        &home,
         "-x",
         "200",
         "-y",

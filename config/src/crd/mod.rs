@@ -22,6 +22,7 @@ pub mod bgp_peer;
 mod cel;
 pub mod community;
 pub mod configuration_state;
+mod formats;
 pub mod ip_address_pool;
 pub mod l2_advertisement;
 pub mod manifest;
@@ -56,6 +57,12 @@ pub fn definitions() -> Vec<CustomResourceDefinition> {
         if OPTIONAL_SPEC.contains(&crd.spec.names.kind.as_str()) {
             spec_defaults_to_empty(crd);
         }
+        let schemas = crd.spec.versions.iter_mut().filter_map(|v| {
+            v.schema
+                .as_mut()
+                .and_then(|s| s.open_api_v3_schema.as_mut())
+        });
+        schemas.for_each(formats::normalize);
     }
     crds
 }
