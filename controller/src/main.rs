@@ -63,9 +63,6 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let readiness = http::Readiness::new();
     let ready = readiness.condition("initial load of services and configuration");
     let server = http::Server::bind(&cli.common.listen_addresses(None)).await?;
-    for addr in server.local_addrs() {
-        tracing::info!(op = "startup", address = %addr, "serving /metrics, /healthz and /readyz");
-    }
     let shutdown = CancellationToken::new();
     let http = tokio::spawn(server.serve(
         http::Endpoints {

@@ -200,7 +200,8 @@ fn up(binaries: &Binaries, args: UpArgs) -> ExitCode {
     let options = UpOptions {
         install: !args.no_install,
         router_quick_start: args.quick_start,
-        manifests: args.manifests,
+        // Shown in the commands printed at the end: `…/manifests`, not `…/lab/../manifests`.
+        manifests: std::fs::canonicalize(&args.manifests).unwrap_or(args.manifests),
         ferrolb_bin: kubelet::plan::bin_dir(),
     };
     let outcome = match runtime() {

@@ -87,6 +87,7 @@ fn enable_mode_lines_parse_to_typed_commands() {
         (
             "show ip route",
             Command::Show(Show::IpRoute {
+                afi: Ipv4,
                 bgp_only: false,
                 json: false,
             }),
@@ -94,6 +95,7 @@ fn enable_mode_lines_parse_to_typed_commands() {
         (
             "show ip route bgp",
             Command::Show(Show::IpRoute {
+                afi: Ipv4,
                 bgp_only: true,
                 json: false,
             }),
@@ -101,8 +103,17 @@ fn enable_mode_lines_parse_to_typed_commands() {
         (
             "show ip route json",
             Command::Show(Show::IpRoute {
+                afi: Ipv4,
                 bgp_only: false,
                 json: true,
+            }),
+        ),
+        (
+            "show ipv6 route bgp",
+            Command::Show(Show::IpRoute {
+                afi: Ipv6,
+                bgp_only: true,
+                json: false,
             }),
         ),
         (
@@ -691,7 +702,14 @@ fn show_help_uses_frr_help_strings() {
     let tokens: Vec<&str> = ours.iter().map(|i| i.token.as_str()).collect();
     assert_eq!(
         tokens,
-        ["bgp", "interface", "ip", "running-config", "version"]
+        [
+            "bgp",
+            "interface",
+            "ip",
+            "ipv6",
+            "running-config",
+            "version"
+        ]
     );
 }
 

@@ -439,8 +439,11 @@ fn outputs(name: &str) -> Vec<(&'static str, String)> {
             "show_ip_bgp_neighbors_10.192.0.4.txt",
             bgp::neighbors(&one("10.192.0.4"), "router"),
         ),
-        ("show_ip_route.txt", route::table(&s.kernel)),
-        ("show_ip_route_bgp.txt", route::table(&bgp_kernel)),
+        ("show_ip_route.txt", route::table(&s.kernel, Afi::Ipv4)),
+        (
+            "show_ip_route_bgp.txt",
+            route::table(&bgp_kernel, Afi::Ipv4),
+        ),
         ("show_ip_route_json.txt", route::table_json(&s.kernel)),
         ("show_interface.txt", system::interfaces(&interfaces())),
     ]

@@ -78,9 +78,6 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let readiness = http::Readiness::new();
     let ready = readiness.condition("initial load of services, endpoints, node and configuration");
     let server = http::Server::bind(&cli.common.listen_addresses(cli.host.ip())).await?;
-    for addr in server.local_addrs() {
-        tracing::info!(op = "startup", address = %addr, "serving /metrics, /healthz and /readyz");
-    }
     let stop_http = CancellationToken::new();
     let http = tokio::spawn(server.serve(
         http::Endpoints {

@@ -221,11 +221,13 @@ async fn apply(
     }
 }
 
-/// One route as the `bgp` core takes it: ORIGIN incomplete, as MetalLB sends.
+/// One route as the `bgp` core takes it: ORIGIN incomplete and, to iBGP peers, LOCAL_PREF
+/// 0 unless the advertisement sets one, as MetalLB's native speaker sends (the core leaves
+/// LOCAL_PREF out towards eBGP peers).
 fn advertisement(route: &PeerRoute) -> Advertisement {
     let mut attributes = OriginAttributes {
         origin: bgp::Origin::Incomplete,
-        local_pref: route.local_pref,
+        local_pref: Some(route.local_pref.unwrap_or(0)),
         ..OriginAttributes::default()
     };
     for community in &route.communities {

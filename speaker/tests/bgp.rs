@@ -80,6 +80,16 @@ async fn two_speakers_announce_the_tutorials_service_to_frr_from_both_nodes() {
     let frr = Frr::start(lab.net.host("router"), &frr_config(&NODE_ADDRESSES, ""));
     tutorial(&mut lab, &frr).await;
 
+    // The attributes MetalLB's native speaker sends: ORIGIN incomplete and, with no
+    // localPref configured, LOCAL_PREF 0 (FRR shows "localpref 0", as in the reference).
+    for p in wait_next_hops(&frr, "198.51.100.0/32", &NODE_ADDRESSES).await {
+        assert_eq!(
+            (p.local_pref, p.origin.as_str()),
+            (Some(0), "incomplete"),
+            "{p:?}"
+        );
+    }
+
     for (node, _) in NODES {
         let up = lab.speaker_events(node, "sessionUp");
         assert!(

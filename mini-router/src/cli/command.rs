@@ -105,8 +105,10 @@ pub enum Show {
         /// `json` was given.
         json: bool,
     },
-    /// `show ip route [bgp] [json]`.
+    /// `show ip route [bgp] [json]` (IPv4) or `show ipv6 route [bgp] [json]`.
     IpRoute {
+        /// The address family shown.
+        afi: Afi,
         /// Only routes of protocol bgp.
         bgp_only: bool,
         /// `json` was given.

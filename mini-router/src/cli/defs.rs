@@ -98,17 +98,23 @@ fn enable_roots() -> Vec<Node> {
     ]
 }
 
+/// `route [bgp] [json]`, under `show ip` and `show ipv6`.
+fn route_node(help: &'static str) -> Node {
+    kw("route", help).run(build_show).then([
+        kw("bgp", "Border Gateway Protocol (BGP)")
+            .run(build_show)
+            .then([json()]),
+        json(),
+    ])
+}
+
 fn show_children() -> Vec<Node> {
     vec![
         kw("ip", "IP information").then([
             kw("bgp", BGP_STR).run(build_show).then(bgp_view_children()),
-            kw("route", "IP routing table").run(build_show).then([
-                kw("bgp", "Border Gateway Protocol (BGP)")
-                    .run(build_show)
-                    .then([json()]),
-                json(),
-            ]),
+            route_node("IP routing table"),
         ]),
+        kw("ipv6", "IPv6 information").then([route_node("IPv6 routing table")]),
         kw("bgp", BGP_STR).then([
             kw("ipv4", AF_STR).run(build_show).then(
                 bgp_view_children()
@@ -191,14 +197,10 @@ fn bgp_view_children() -> Vec<Node> {
 
 fn build_show(a: &Args) -> Option<Command> {
     let json = a.has("json");
-    let show = if a.has("bgp") && a.has("ip") && a.has("route") {
+    let show = if a.has("route") {
         Show::IpRoute {
-            bgp_only: true,
-            json,
-        }
-    } else if a.has("route") {
-        Show::IpRoute {
-            bgp_only: false,
+            afi: if a.has("ipv6") { Afi::Ipv6 } else { Afi::Ipv4 },
+            bgp_only: a.has("bgp"),
             json,
         }
     } else if a.has("interface") {

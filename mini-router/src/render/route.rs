@@ -1,4 +1,5 @@
-//! `show ip route [bgp] [json]` in zebra's layout, from the kernel table.
+//! `show ip route [bgp] [json]` and `show ipv6 route …` in zebra's layout, from the kernel
+//! table.
 
 use std::fmt::Write as _;
 
@@ -6,8 +7,10 @@ use serde_json::{Map, Value, json};
 
 use super::json;
 use super::time::uptime;
+use crate::cli::command::Afi;
 use crate::view::{KernelRouteView, RouteProtocol};
 
+/// The legend above IPv4 routes.
 const CODES: &str = "\
 Codes: K - kernel route, C - connected, S - static, R - RIP,
        O - OSPF, I - IS-IS, B - BGP, E - EIGRP, N - NHRP,
@@ -18,12 +21,28 @@ Codes: K - kernel route, C - connected, S - static, R - RIP,
 
 ";
 
-/// The text table; nothing at all when there is no route (as zebra prints it).
-pub fn table(routes: &[KernelRouteView]) -> String {
+/// The legend above IPv6 routes (zebra names the IPv6 protocols).
+const CODES_V6: &str = "\
+Codes: K - kernel route, C - connected, S - static, R - RIPng,
+       O - OSPFv3, I - IS-IS, B - BGP, N - NHRP, T - Table,
+       v - VNC, V - VNC-Direct, A - Babel, F - PBR,
+       f - OpenFabric,
+       > - selected route, * - FIB route, q - queued, r - rejected, b - backup
+       t - trapped, o - offload failure
+
+";
+
+/// The text table of one family's routes; nothing at all when there is no route (as zebra
+/// prints it).
+pub fn table(routes: &[KernelRouteView], afi: Afi) -> String {
     if routes.is_empty() {
         return String::new();
     }
-    let mut out = CODES.to_string();
+    let mut out = match afi {
+        Afi::Ipv4 => CODES,
+        Afi::Ipv6 => CODES_V6,
+    }
+    .to_string();
     for r in routes {
         let head = format!("{}>* {}", r.protocol.code(), r.prefix);
         let up = uptime(r.uptime);

@@ -23,7 +23,11 @@ const PRODUCT: &str = "mini-router";
 pub(super) async fn render(router: &mut Router, show: &Show) -> Result<String, String> {
     match show {
         Show::Bgp { afi, view, json } => bgp(router, *afi, view, *json).await,
-        Show::IpRoute { bgp_only, json } => ip_route(router, *bgp_only, *json).await,
+        Show::IpRoute {
+            afi,
+            bgp_only,
+            json,
+        } => ip_route(router, *afi, *bgp_only, *json).await,
         Show::Interface { brief } => {
             let list = crate::links::interfaces()
                 .await
@@ -198,7 +202,7 @@ fn advertised_to(
         .collect()
 }
 
-async fn ip_route(router: &Router, bgp_only: bool, json: bool) -> Result<String, String> {
+async fn ip_route(router: &Router, afi: Afi, bgp_only: bool, json: bool) -> Result<String, String> {
     let fib = match router.fib.as_ref() {
         Some(fib) => fib,
         None => &crate::fib::Fib::connect().map_err(|e| format!("% {e}\n"))?,
@@ -237,11 +241,12 @@ async fn ip_route(router: &Router, bgp_only: bool, json: bool) -> Result<String,
             route.to_view(&names, if internal { 200 } else { 20 })
         })
         .filter(|v| !bgp_only || v.protocol == crate::view::RouteProtocol::Bgp)
+        .filter(|v| v.prefix.addr().is_ipv4() == (afi == Afi::Ipv4))
         .collect();
     Ok(if json {
         render::route::table_json(&views)
     } else {
-        render::route::table(&views)
+        render::route::table(&views, afi)
     })
 }
 
