@@ -94,6 +94,10 @@ struct PeerEntry {
     /// The RIB id of the routes kept from the peer's last session while it restarts; its
     /// next session takes it over.
     retained: Option<PeerId>,
+    /// The restart time of the peer's last Graceful Restart capability.
+    peer_restart_time: Option<u16>,
+    /// The last session ended as a graceful restart.
+    restarted: bool,
 }
 
 impl PeerEntry {
@@ -514,6 +518,8 @@ impl Core {
                 inbound_handed: 0,
                 helper: Helper::new(),
                 retained: None,
+                peer_restart_time: None,
+                restarted: false,
             },
         );
         Ok(())
@@ -682,6 +688,9 @@ impl Core {
             }
         };
         let peer_as = negotiated.peer_as;
+        entry.peer_restart_time =
+            crate::graceful_restart::last_capability(&negotiated.peer_open.capabilities)
+                .map(|gr| gr.restart_time);
         entry.session = Some(Session {
             generation,
             rib_id,

@@ -159,6 +159,11 @@ pub struct GracefulRestartStatus {
     pub restart_deadline: Option<Instant>,
     /// While stale routes are kept: when the stale-path time runs out.
     pub stale_deadline: Option<Instant>,
+    /// The restart time of the peer's last Graceful Restart capability, kept after its
+    /// session ended (FRR's "Received Restart Time").
+    pub peer_restart_time: Option<u16>,
+    /// The last session ended as a graceful restart (its routes were kept).
+    pub restarted: bool,
 }
 
 /// A request to the core task.

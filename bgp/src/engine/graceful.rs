@@ -46,6 +46,9 @@ impl Core {
             }
             (None, _) => HelperAction::Flush,
         };
+        if let Some(entry) = self.peers.get_mut(&peer) {
+            entry.restarted = matches!(action, HelperAction::Retain(_));
+        }
         if let HelperAction::Retain(families) = &action {
             info!(%peer, ?families, restart_time = session.negotiated.graceful_restart.as_ref().map(|g| g.peer.restart_time), "peer restarting: keeping its routes as stale (graceful restart)");
         }
@@ -211,6 +214,8 @@ impl Core {
             stale_families: entry.helper.stale_families().to_vec(),
             restart_deadline: entry.helper.restart_deadline(),
             stale_deadline: entry.helper.stale_deadline(),
+            peer_restart_time: entry.peer_restart_time,
+            restarted: entry.restarted,
         }
     }
 }
