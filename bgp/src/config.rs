@@ -8,6 +8,7 @@ use ipnet::IpNet;
 
 pub use crate::damping::IdleHold;
 pub use crate::fsm::RemoteAs;
+pub use crate::graceful_restart::{GracefulRestartConfig, GracefulRestartMode};
 use crate::packet::Family;
 
 /// The BGP port (RFC 4271).
@@ -112,6 +113,9 @@ pub struct PeerConfig {
     /// BGP identifier for this session's OPEN (MetalLB `BGPPeer` `routerID`); `None` = the
     /// speaker's.
     pub router_id: Option<Ipv4Addr>,
+    /// Graceful restart (RFC 4724): helper only, or restarting speaker too; `None` (the
+    /// default) advertises no Graceful Restart capability.
+    pub graceful_restart: Option<GracefulRestartConfig>,
 }
 
 impl PeerConfig {
@@ -138,6 +142,7 @@ impl PeerConfig {
             ipv6_next_hop: None,
             import: true,
             router_id: None,
+            graceful_restart: None,
         }
     }
 

@@ -6,6 +6,7 @@
 //! computes what each Established peer must hear ([`crate::export`]) and sends it encoded.
 
 mod advertise;
+mod graceful;
 mod originate;
 
 use std::collections::HashMap;
@@ -24,6 +25,7 @@ use crate::config::{ListenRange, PeerConfig, SpeakerConfig};
 use crate::event_queue::{EventQueue, EventStats, QueueLimits};
 use crate::export::Target;
 use crate::fsm::{FsmConfig, Negotiated, SessionState};
+use crate::graceful_restart::Helper;
 use crate::md5::set_md5_key;
 use crate::origin::{Originated, canonical};
 use crate::packet::Family;
@@ -87,6 +89,15 @@ struct PeerEntry {
     session: Option<Session>,
     /// Connections from the peer handed to its task.
     inbound_handed: u64,
+    /// Graceful restart, helper side: what is kept of the peer while it restarts.
+    helper: Helper,
+    /// The RIB id of the routes kept from the peer's last session while it restarts; its
+    /// next session takes it over.
+    retained: Option<PeerId>,
+    /// The restart time of the peer's last Graceful Restart capability.
+    peer_restart_time: Option<u16>,
+    /// The last session ended as a graceful restart.
+    restarted: bool,
 }
 
 impl PeerEntry {
@@ -114,6 +125,10 @@ struct Session {
     /// For an announce-only peer (`PeerConfig::import` false): prefixes announced minus
     /// prefixes withdrawn, per family, counted instead of stored.
     not_imported: Vec<(Family, usize)>,
+    /// Families whose End-of-RIB marker was sent on this session.
+    end_of_rib_sent: Vec<Family>,
+    /// Families whose End-of-RIB marker the peer sent on this session.
+    end_of_rib_received: Vec<Family>,
 }
 
 struct Core {
@@ -135,6 +150,11 @@ struct Core {
     /// RIB sizes as last measured (a walk of the whole table), reused for a second so a
     /// polled `show ip bgp summary` does not walk a full table between UPDATEs.
     stats: Option<(Instant, crate::rib::RibStats)>,
+    /// When the speaker started: our OPENs set the Restart State bit for a restart time
+    /// after it (graceful restart).
+    started: Instant,
+    /// The earliest graceful restart deadline of any peer.
+    gr_deadline: Option<Instant>,
 }
 
 /// Binds the listeners and spawns the core task; returns the event stream.
@@ -184,6 +204,8 @@ pub(crate) async fn spawn(
         changes: Vec::new(),
         table_version: 0,
         stats: None,
+        started: Instant::now(),
+        gr_deadline: None,
         config,
     };
     core.refresh_own_addresses();
@@ -283,6 +305,14 @@ fn unicast_destination(peer: IpAddr, prefix: IpNet) -> bool {
     }
 }
 
+/// Sleeps until `deadline`, or for ever without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
 fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
     let socket = match address {
         SocketAddr::V4(_) => TcpSocket::new_v4()?,
@@ -317,6 +347,7 @@ impl Core {
         mut inbound: mpsc::Receiver<(TcpStream, SocketAddr)>,
     ) {
         loop {
+            let gr_deadline = self.gr_deadline;
             tokio::select! {
                 request = requests.recv() => match request {
                     Some(Request::Shutdown(reply)) => {
@@ -334,6 +365,9 @@ impl Core {
                 Some((stream, remote)) = inbound.recv() => self.inbound(stream, remote),
                 () = self.events.writable(), if self.events.has_backlog() => {
                     self.events.flush(|prefix| self.rib.best(prefix));
+                }
+                () = sleep_until(gr_deadline), if gr_deadline.is_some() => {
+                    self.poll_graceful_restart(Instant::now());
                 }
             }
         }
@@ -451,6 +485,10 @@ impl Core {
             idle_hold: config.idle_hold,
             passive: config.passive,
             families: config.families.clone(),
+            graceful_restart: config.graceful_restart,
+            restart_state_until: config
+                .graceful_restart
+                .map(|gr| self.started + Duration::from_secs(u64::from(gr.restart_time))),
         }
     }
 
@@ -478,6 +516,10 @@ impl Core {
                 dynamic,
                 session: None,
                 inbound_handed: 0,
+                helper: Helper::new(),
+                retained: None,
+                peer_restart_time: None,
+                restarted: false,
             },
         );
         Ok(())
@@ -492,13 +534,17 @@ impl Core {
             handle,
             config,
             session,
+            retained,
             ..
         } = &mut entry;
         let _ = handle.tx.send(ToPeer::Stop {
             subcode: cease::PEER_DECONFIGURED,
         });
         if let Some(session) = session.take() {
-            self.session_ended(session).await;
+            self.end_session(address, session, None);
+        }
+        if let Some(rib_id) = retained.take() {
+            self.forget_retained(rib_id);
         }
         if config.password.is_some() {
             for listener in &self.listeners {
@@ -559,21 +605,14 @@ impl Core {
                     .is_some_and(|s| s.generation == generation)
                 {
                     if let Some(session) = entry.session.take() {
-                        self.session_ended(session).await;
+                        self.end_session(peer, session, Some(&reason));
                     }
                 }
                 self.emit(Event::PeerDown { peer, reason });
-                let dynamic = self
-                    .peers
-                    .get(&peer)
-                    .is_some_and(|e| e.dynamic && e.without_connection());
-                if dynamic {
-                    // FRR forgets dynamic neighbors when their session ends; a reconnection
-                    // already handed to the task keeps it (it goes on as the same peer).
-                    if let Some(entry) = self.peers.remove(&peer) {
-                        entry.handle.task.abort();
-                    }
-                }
+                // FRR forgets dynamic neighbors when their session ends; a reconnection
+                // already handed to the task keeps it (it goes on as the same peer), and so
+                // do routes kept while it restarts.
+                self.forget_if_dynamic(peer);
             }
             FromPeer::Update {
                 peer,
@@ -618,13 +657,27 @@ impl Core {
             return;
         };
         let ibgp = negotiated.peer_as == local_as;
-        let rib_id = match self.rib.add_peer(PeerInfo {
+        let info = PeerInfo {
             address: peer,
             router_id: negotiated.peer_id,
             remote_as: negotiated.peer_as,
             local_as,
             weight: u32::from(weight),
-        }) {
+        };
+        // A restarted peer takes over the routes kept from its last session.
+        let resumed = match entry.retained.take() {
+            Some(id) => self
+                .rib
+                .update_peer_info(id, info.clone(), &mut self.changes)
+                .map(|()| id)
+                .ok(),
+            None => None,
+        };
+        let added = match resumed {
+            Some(id) => Ok(id),
+            None => self.rib.add_peer(info),
+        };
+        let rib_id = match added {
             Ok(id) => id,
             Err(err) => {
                 warn!(%peer, %err, "cannot add the peer to the RIB; resetting the session");
@@ -635,6 +688,9 @@ impl Core {
             }
         };
         let peer_as = negotiated.peer_as;
+        entry.peer_restart_time =
+            crate::graceful_restart::last_capability(&negotiated.peer_open.capabilities)
+                .map(|gr| gr.restart_time);
         entry.session = Some(Session {
             generation,
             rib_id,
@@ -647,19 +703,23 @@ impl Core {
             },
             advertised: hashbrown::HashMap::new(),
             not_imported: Family::ALL.iter().map(|f| (*f, 0)).collect(),
+            end_of_rib_sent: Vec::new(),
+            end_of_rib_received: Vec::new(),
         });
+        self.resume_session(peer);
         self.refresh_own_addresses();
+        self.publish_changes();
         self.emit(Event::PeerUp { peer, peer_as });
         self.send_full_table(peer, None);
     }
 
-    /// Forgets what a session brought: its routes leave the RIB, and the changes propagate.
-    async fn session_ended(&mut self, session: Session) {
-        if let Err(err) = self.rib.remove_peer(session.rib_id, &mut self.changes) {
+    /// Removes the routes kept for a peer that is gone for good.
+    fn forget_retained(&mut self, rib_id: PeerId) {
+        if let Err(err) = self.rib.remove_peer(rib_id, &mut self.changes) {
             warn!(%err, "removing a peer from the RIB");
         }
-        self.refresh_own_addresses();
         self.publish_changes();
+        self.refresh_gr_deadline();
     }
 
     /// Tells the RIB which addresses are ours, so that no route is taken whose next hop is
@@ -710,6 +770,9 @@ impl Core {
         }
         if !entry.config.import {
             self.count_not_imported(peer, &update);
+            return;
+        }
+        if self.end_of_rib_from(peer, &update) {
             return;
         }
         let mut withdrawn = update.withdrawn.len();
@@ -896,6 +959,7 @@ impl Core {
                     dynamic: entry.dynamic,
                     status,
                     received,
+                    graceful_restart: self.graceful_restart_status(entry.config.address),
                     at: now,
                 }
             })
@@ -939,11 +1003,28 @@ impl Core {
         let mut tasks = Vec::new();
         for address in addresses {
             if let Some(mut entry) = self.peers.remove(&address) {
-                let _ = entry.handle.tx.send(ToPeer::Stop {
-                    subcode: cease::ADMIN_SHUTDOWN,
+                // A restarting speaker leaves without a NOTIFICATION where the peer keeps
+                // our routes meanwhile (graceful restart, our families listed); elsewhere
+                // it says Cease/2.
+                let restarting = entry.session.as_ref().is_some_and(|s| {
+                    s.negotiated
+                        .graceful_restart
+                        .as_ref()
+                        .is_some_and(|g| !g.local_families.is_empty())
                 });
+                let command = if restarting {
+                    ToPeer::Abandon
+                } else {
+                    ToPeer::Stop {
+                        subcode: cease::ADMIN_SHUTDOWN,
+                    }
+                };
+                let _ = entry.handle.tx.send(command);
                 if let Some(session) = entry.session.take() {
-                    self.session_ended(session).await;
+                    self.end_session(address, session, None);
+                }
+                if let Some(rib_id) = entry.retained.take() {
+                    self.forget_retained(rib_id);
                 }
                 tasks.push(entry.handle);
             }

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::damping::Damping;
 pub use crate::damping::IdleHold;
+use crate::graceful_restart::{self, GracefulRestartConfig, GracefulRestartSession};
 use crate::packet::message::AS_TRANS;
 use crate::packet::notification::{self, cease, open};
 use crate::packet::{
@@ -110,6 +111,11 @@ pub struct FsmConfig {
     pub passive: bool,
     /// Families we offer.
     pub families: Vec<Family>,
+    /// Graceful restart (RFC 4724); `None`: the capability is not advertised.
+    pub graceful_restart: Option<GracefulRestartConfig>,
+    /// Until when our OPENs set the Restart State bit: the restart time after the speaker
+    /// started (as FRR does), since a speaker cannot tell a restart from a first start.
+    pub restart_state_until: Option<Instant>,
 }
 
 /// Timers of RFC 4271 §10 that the machine keeps as deadlines.
@@ -145,6 +151,9 @@ pub enum Input {
     Message(Message),
     /// The bytes from the peer could not be decoded: send this NOTIFICATION and close.
     DecodeError(Notification),
+    /// Close the connection without a NOTIFICATION and stay down until Start: a restarting
+    /// speaker leaves this way so that its peers keep its routes (RFC 4724).
+    Abandon,
 }
 
 /// Something the session task must do.
@@ -219,6 +228,8 @@ pub struct Negotiated {
     pub route_refresh: bool,
     /// The peer's OPEN, as received (for `show ip bgp neighbors`).
     pub peer_open: Open,
+    /// Graceful restart, when both sides advertised it.
+    pub graceful_restart: Option<GracefulRestartSession>,
 }
 
 /// Hold time used while waiting for the peer's OPEN (RFC 4271 §8.2.2: "a large value").
@@ -239,6 +250,8 @@ pub struct Fsm {
     /// Hold time while OpenConfirm/Established (None until negotiated).
     hold: Option<Duration>,
     keepalive: Option<Duration>,
+    /// Our OPEN on the current connection (what the peer knows of us).
+    sent_open: Option<Open>,
 }
 
 impl Fsm {
@@ -255,6 +268,7 @@ impl Fsm {
             negotiated: None,
             hold: None,
             keepalive: None,
+            sent_open: None,
         }
     }
 
@@ -360,6 +374,12 @@ impl Fsm {
                 self.idle_hold_at = None;
                 self.damping.reset();
             }
+            Input::Abandon => {
+                self.go_idle(DownReason::AdminStop, &mut actions);
+                self.connect_retry_at = None;
+                self.idle_hold_at = None;
+                self.damping.reset();
+            }
             Input::Connected => self.connected(now, &mut actions),
             Input::ConnectionLost => self.connection_lost(now, &mut actions),
             Input::Message(message) => self.message(message, now, &mut actions),
@@ -435,7 +455,9 @@ impl Fsm {
         match self.state {
             SessionState::Connect | SessionState::Active => {
                 self.connect_retry_at = None;
-                actions.push(Action::Send(Message::Open(self.our_open())));
+                let open = self.our_open(now);
+                self.sent_open = Some(open.clone());
+                actions.push(Action::Send(Message::Open(open)));
                 self.hold_at = Some(now + OPEN_HOLD_TIME);
                 self.set_state(SessionState::OpenSent, actions);
             }
@@ -581,8 +603,8 @@ impl Fsm {
         self.hold_at = self.hold.map(|h| now + h);
     }
 
-    /// Our OPEN message.
-    pub fn our_open(&self) -> Open {
+    /// Our OPEN message at `now` (the Restart State bit depends on the time).
+    pub fn our_open(&self, now: Instant) -> Open {
         let my_as = u16::try_from(self.config.local_as).unwrap_or(AS_TRANS);
         let mut capabilities: Vec<Capability> = self
             .config
@@ -592,6 +614,10 @@ impl Fsm {
             .collect();
         capabilities.push(Capability::RouteRefresh);
         capabilities.push(Capability::FourOctetAs(self.config.local_as));
+        if let Some(gr) = &self.config.graceful_restart {
+            let restarted = self.config.restart_state_until.is_some_and(|t| now < t);
+            capabilities.push(gr.capability(&self.config.families, restarted));
+        }
         Open {
             version: 4,
             my_as,
@@ -662,6 +688,13 @@ impl Fsm {
             .capabilities
             .iter()
             .any(|c| matches!(c, Capability::RouteRefresh));
+        let graceful_restart = GracefulRestartSession::negotiate(
+            self.sent_open
+                .as_ref()
+                .and_then(|o| graceful_restart::last_capability(&o.capabilities)),
+            graceful_restart::last_capability(&open.capabilities),
+            &families,
+        );
         Ok(Negotiated {
             peer_as,
             peer_id: open.bgp_id,
@@ -671,6 +704,7 @@ impl Fsm {
             families,
             route_refresh,
             peer_open: open.clone(),
+            graceful_restart,
         })
     }
 
@@ -685,6 +719,7 @@ impl Fsm {
     /// handshake had happened on it.
     pub fn adopt_connection(&mut self, peer_open: Open, now: Instant) -> Vec<Action> {
         let mut actions = Vec::new();
+        self.sent_open = Some(self.our_open(now));
         self.clear_session_timers();
         self.negotiated = None;
         self.connect_retry_at = None;
@@ -715,6 +750,8 @@ mod tests {
             idle_hold: IdleHold::DEFAULT,
             passive,
             families: vec![Family::Ipv4Unicast],
+            graceful_restart: None,
+            restart_state_until: None,
         }
     }
 
@@ -775,6 +812,114 @@ mod tests {
         fsm.deadline(Timer::IdleHold)
             .expect("an automatic restart is scheduled")
             .duration_since(now)
+    }
+
+    fn open_sent(fsm: &Fsm) -> Open {
+        fsm.sent_open.clone().expect("an OPEN was sent")
+    }
+
+    fn graceful(mode_restart: bool) -> FsmConfig {
+        let mut cfg = config(false);
+        cfg.graceful_restart = Some(if mode_restart {
+            GracefulRestartConfig::RESTART
+        } else {
+            GracefulRestartConfig::HELPER
+        });
+        cfg
+    }
+
+    #[test]
+    fn graceful_restart_is_advertised_only_when_configured() {
+        let now = Instant::now();
+        let mut plain = Fsm::new(config(false));
+        plain.handle(Input::Start, now);
+        plain.handle(Input::Connected, now);
+        assert_eq!(
+            graceful_restart::last_capability(&open_sent(&plain).capabilities),
+            None
+        );
+        let mut helper = Fsm::new(graceful(false));
+        helper.handle(Input::Start, now);
+        helper.handle(Input::Connected, now);
+        let gr = open_sent(&helper);
+        let gr = graceful_restart::last_capability(&gr.capabilities).unwrap();
+        assert_eq!((gr.restart_time, gr.families.len()), (120, 0));
+    }
+
+    #[test]
+    fn the_restart_state_bit_is_set_for_the_restart_time_after_the_start() {
+        let now = Instant::now();
+        let mut cfg = graceful(true);
+        cfg.restart_state_until = Some(now + Duration::from_secs(120));
+        let fsm = Fsm::new(cfg);
+        let r_bit = |at: Instant| {
+            let open = fsm.our_open(at);
+            graceful_restart::last_capability(&open.capabilities)
+                .unwrap()
+                .restart_state
+        };
+        assert!(r_bit(now));
+        assert!(r_bit(now + Duration::from_secs(119)));
+        assert!(!r_bit(now + Duration::from_secs(120)));
+    }
+
+    #[test]
+    fn graceful_restart_is_negotiated_when_both_advertise_it() {
+        let now = Instant::now();
+        let peer_gr = Capability::GracefulRestart(crate::packet::GracefulRestart {
+            restart_state: true,
+            notification: true,
+            restart_time: 90,
+            families: vec![crate::packet::GracefulRestartFamily {
+                afi_safi: Family::Ipv4Unicast.afi_safi(),
+                forwarding_preserved: true,
+            }],
+        });
+        let mut open = peer_open(64512, [10, 0, 0, 2], 90);
+        open.capabilities.push(peer_gr);
+        for (ours, want) in [
+            (config(false), None),
+            (
+                graceful(true),
+                Some((vec![(Family::Ipv4Unicast, true)], vec![Family::Ipv4Unicast])),
+            ),
+            (
+                graceful(false),
+                Some((vec![(Family::Ipv4Unicast, true)], vec![])),
+            ),
+        ] {
+            let mut fsm = Fsm::new(ours);
+            fsm.handle(Input::Start, now);
+            fsm.handle(Input::Connected, now);
+            fsm.handle(Input::Message(Message::Open(open.clone())), now);
+            let got = fsm
+                .negotiated()
+                .unwrap()
+                .graceful_restart
+                .as_ref()
+                .map(|g| (g.peer_families.clone(), g.local_families.clone()));
+            assert_eq!(got, want);
+        }
+        // A peer without the capability: nothing negotiated, whatever we sent.
+        let mut fsm = Fsm::new(graceful(true));
+        fsm.handle(Input::Start, now);
+        fsm.handle(Input::Connected, now);
+        fsm.handle(
+            Input::Message(Message::Open(peer_open(64512, [10, 0, 0, 2], 90))),
+            now,
+        );
+        assert_eq!(fsm.negotiated().unwrap().graceful_restart, None);
+    }
+
+    #[test]
+    fn abandon_closes_without_notification_and_stays_down() {
+        let (mut fsm, now) = established();
+        let actions = fsm.handle(Input::Abandon, now);
+        assert!(sent_notification(&actions).is_none());
+        assert!(actions.contains(&Action::Close));
+        assert!(actions.contains(&Action::Down(DownReason::AdminStop)));
+        assert_eq!(fsm.state(), SessionState::Idle);
+        assert_eq!(fsm.next_deadline(), None);
     }
 
     #[test]

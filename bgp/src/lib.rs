@@ -10,6 +10,7 @@ mod engine;
 mod event_queue;
 pub mod export;
 pub mod fsm;
+pub mod graceful_restart;
 pub mod md5;
 pub mod origin;
 pub mod packet;
@@ -17,13 +18,18 @@ pub mod rib;
 pub mod session;
 pub mod speaker;
 
-pub use config::{BGP_PORT, IdleHold, ListenRange, PeerConfig, RemoteAs, SpeakerConfig};
+pub use config::{
+    BGP_PORT, GracefulRestartConfig, GracefulRestartMode, IdleHold, ListenRange, PeerConfig,
+    RemoteAs, SpeakerConfig,
+};
 pub use event_queue::EventStats;
 pub use fsm::{DownReason, Negotiated, SessionState};
+pub use graceful_restart::GracefulRestartSession;
 pub use origin::{Advertisement, OriginAttributes};
 pub use packet::{Family, Origin};
 pub use rib::{BestChange, PathView, PeerId, PeerInfo, RouteAttributes, Selected};
 pub use session::PeerStatus;
 pub use speaker::{
-    Event, InstanceView, LocalRoute, PeerSummary, RoutePath, RouteView, Speaker, SpeakerError,
+    Event, GracefulRestartStatus, InstanceView, LocalRoute, PeerSummary, RoutePath, RouteView,
+    Speaker, SpeakerError,
 };

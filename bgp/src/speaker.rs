@@ -139,8 +139,31 @@ pub struct PeerSummary {
     pub status: PeerStatus,
     /// Prefixes accepted from the peer, per family.
     pub received: Vec<(Family, usize)>,
+    /// Graceful restart: End-of-RIB markers and what is kept of a restarting peer.
+    pub graceful_restart: GracefulRestartStatus,
     /// When the snapshot was taken.
     pub at: Instant,
+}
+
+/// The graceful restart state of one peer (`show ip bgp neighbors`), besides what the
+/// session negotiated ([`crate::Negotiated::graceful_restart`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GracefulRestartStatus {
+    /// Families whose End-of-RIB we sent on the current session.
+    pub end_of_rib_sent: Vec<Family>,
+    /// Families whose End-of-RIB the peer sent on the current session.
+    pub end_of_rib_received: Vec<Family>,
+    /// Families with routes of the peer kept as stale.
+    pub stale_families: Vec<Family>,
+    /// While the peer is down and its routes are kept: when its restart time runs out.
+    pub restart_deadline: Option<Instant>,
+    /// While stale routes are kept: when the stale-path time runs out.
+    pub stale_deadline: Option<Instant>,
+    /// The restart time of the peer's last Graceful Restart capability, kept after its
+    /// session ended (FRR's "Received Restart Time").
+    pub peer_restart_time: Option<u16>,
+    /// The last session ended as a graceful restart (its routes were kept).
+    pub restarted: bool,
 }
 
 /// A request to the core task.

@@ -9,8 +9,9 @@ use bgp::packet::{Capability, SegmentType};
 use bgp::{DownReason, Family, InstanceView, PeerSummary, RoutePath};
 
 use crate::view::{
-    AsPathSegment, BgpInstanceView, CapStatus, CapabilitiesView, MessageCounts, NeighborView,
-    Origin, PathSource, PathView, RouteView, SessionState,
+    AsPathSegment, BgpInstanceView, CapStatus, CapabilitiesView, GracefulRestartFamilyView,
+    GracefulRestartModeView, GracefulRestartView, MessageCounts, NeighborView, Origin, PathSource,
+    PathView, PeerGracefulRestart, RouteView, SessionState,
 };
 
 /// The LOCAL_PREF FRR assumes when a path has none.
@@ -88,6 +89,8 @@ fn path(p: &RoutePath, router_id: Ipv4Addr) -> PathView {
         communities: attrs.communities.clone(),
         ext_communities: attrs.ext_communities.clone(),
         large_communities: attrs.large_communities.clone(),
+        stale: p.stale,
+        stale_deleted_in: None,
     }
 }
 
@@ -135,17 +138,22 @@ pub fn neighbor(
         keepalive: negotiated.map_or(configured_keepalive, |n| n.keepalive),
         configured_hold_time: config.hold_time,
         configured_keepalive,
-        capabilities: negotiated.map(|n| capabilities(n, &config.families)),
+        capabilities: negotiated.map(|n| capabilities(n, config)),
         sent: counts(&status.sent),
         received: counts(&status.received),
         prefixes_received,
         prefixes_sent: status.prefixes_sent,
         connections_established: u64::from(status.established_count),
         connections_dropped: u64::from(status.dropped_count),
-        last_reset: status
-            .last_reset
-            .as_ref()
-            .map(|(reason, at)| (peer.at.saturating_duration_since(*at), reset_reason(reason))),
+        last_reset: status.last_reset.as_ref().map(|(reason, at)| {
+            let reason = match reason {
+                DownReason::ConnectionClosed if peer.graceful_restart.restarted => {
+                    "NSF peer closed the session".to_owned()
+                }
+                other => reset_reason(other),
+            };
+            (peer.at.saturating_duration_since(*at), reason)
+        }),
         connection: match (status.local, status.remote) {
             (Some(l), Some(r)) if state == SessionState::Established => Some((l, r)),
             _ => None,
@@ -159,6 +167,82 @@ pub fn neighbor(
         next_connect_in: status.next_connect.map(|at| seconds_until(peer.at, at)),
         fd: None,
         in_update_group: state == SessionState::Established,
+        graceful_restart: graceful_restart(peer),
+        nsf_wait: state != SessionState::Established
+            && peer.graceful_restart.restart_deadline.is_some(),
+    }
+}
+
+/// FRR's JSON key of a family ("ipv4Unicast").
+fn family_key(family: Family) -> &'static str {
+    match family {
+        Family::Ipv4Unicast => "ipv4Unicast",
+        Family::Ipv6Unicast => "ipv6Unicast",
+    }
+}
+
+/// "Graceful restart information": our mode and times from the configuration, the peer's
+/// from its capability on the session, the timers from the engine.
+fn graceful_restart(peer: &PeerSummary) -> GracefulRestartView {
+    let ours = peer.config.graceful_restart;
+    let gr = &peer.graceful_restart;
+    let local_mode = match ours.map(|c| c.mode) {
+        None => GracefulRestartModeView::Disable,
+        Some(bgp::GracefulRestartMode::Helper) => GracefulRestartModeView::Helper,
+        Some(bgp::GracefulRestartMode::Restart) => GracefulRestartModeView::Restart,
+    };
+    let defaults = bgp::GracefulRestartConfig::HELPER;
+    let config = ours.unwrap_or(defaults);
+    let negotiated = peer.status.negotiated.as_ref();
+    let established = peer.status.state == SessionState::Established;
+    let theirs = negotiated
+        .filter(|_| established)
+        .and_then(|n| bgp::graceful_restart::last_capability(&n.peer_open.capabilities));
+    let session = negotiated.and_then(|n| n.graceful_restart.as_ref());
+    let remaining = |at: Option<Instant>| at.map(|t| seconds_until(peer.at, t));
+    let stale_path_remaining = remaining(gr.stale_deadline);
+    let remote_mode = match (local_mode, theirs) {
+        (GracefulRestartModeView::Disable, _) => None,
+        _ if !established => None,
+        (_, None) => Some(GracefulRestartModeView::Disable),
+        (_, Some(t)) if t.families.is_empty() => Some(GracefulRestartModeView::Helper),
+        (_, Some(_)) => Some(GracefulRestartModeView::Restart),
+    };
+    let names = |families: &[Family]| families.iter().map(|f| f.to_string()).collect();
+    let received = if session.is_some() {
+        names(&gr.end_of_rib_received)
+    } else {
+        Vec::new()
+    };
+    let families = match (session, negotiated) {
+        (Some(s), Some(n)) if established => n
+            .families
+            .iter()
+            .map(|f| GracefulRestartFamilyView {
+                name: f.to_string(),
+                key: family_key(*f).to_owned(),
+                f_bit: s.peer_preserved(*f),
+                end_of_rib_sent: gr.end_of_rib_sent.contains(f),
+                end_of_rib_received: gr.end_of_rib_received.contains(f),
+                stale_path_time: config.stale_path_time,
+                stale_path_remaining,
+                selection_deferral_time: (local_mode == GracefulRestartModeView::Restart)
+                    .then_some(bgp::graceful_restart::DEFAULT_STALE_PATH_TIME),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    GracefulRestartView {
+        local_mode,
+        remote_mode,
+        r_bit: session.is_some_and(|s| s.peer.restart_state) && established,
+        n_bit: session.is_some_and(|s| s.peer.notification) && established,
+        configured_restart_time: config.restart_time,
+        received_restart_time: gr.peer_restart_time.unwrap_or(0),
+        restart_remaining: remaining(gr.restart_deadline),
+        stale_path_remaining,
+        end_of_rib: theirs.map(|_| (names(&gr.end_of_rib_sent), received)),
+        families,
     }
 }
 
@@ -179,7 +263,8 @@ fn counts(c: &bgp::session::MessageCounters) -> MessageCounts {
 }
 
 /// What we advertised (our OPEN is built from the configuration) against what the peer sent.
-fn capabilities(n: &bgp::Negotiated, ours: &[Family]) -> CapabilitiesView {
+fn capabilities(n: &bgp::Negotiated, config: &bgp::PeerConfig) -> CapabilitiesView {
+    let ours = &config.families[..];
     let received = |pred: &dyn Fn(&Capability) -> bool| n.peer_open.capabilities.iter().any(pred);
     let families = Family::ALL
         .iter()
@@ -203,9 +288,18 @@ fn capabilities(n: &bgp::Negotiated, ours: &[Family]) -> CapabilitiesView {
             received(&|c| matches!(c, Capability::RouteRefresh)),
         ),
         graceful_restart: CapStatus::from_flags(
-            false,
+            config.graceful_restart.is_some(),
             received(&|c| matches!(c, Capability::GracefulRestart(_))),
         ),
+        peer_graceful_restart: bgp::graceful_restart::last_capability(&n.peer_open.capabilities)
+            .map(|gr| PeerGracefulRestart {
+                restart_time: gr.restart_time,
+                families: gr
+                    .families
+                    .iter()
+                    .map(|f| (f.afi_safi.to_string(), f.forwarding_preserved))
+                    .collect(),
+            }),
         families,
         ..CapabilitiesView::default()
     }

@@ -50,14 +50,16 @@ pub fn desired(cfg: &RunningConfig, default_router_id: Ipv4Addr) -> Option<Desir
             .and_then(|g| bgp.peer_groups.get(g))
             .map(|g| &g.conf);
         let effective = merge(group, neighbor);
-        if let Some(peer) = peer_config(*address, &effective) {
+        if let Some(mut peer) = peer_config(*address, &effective) {
+            peer.graceful_restart = bgp.graceful_restart.engine();
             peers.insert(*address, peer);
         }
     }
     let mut ranges = Vec::new();
     for group in bgp.peer_groups.values() {
         let template = peer_config(IpAddr::V4(Ipv4Addr::UNSPECIFIED), &group.conf);
-        if let Some(template) = template {
+        if let Some(mut template) = template {
+            template.graceful_restart = bgp.graceful_restart.engine();
             for range in &group.listen_ranges {
                 ranges.push(ListenRange {
                     range: *range,
@@ -362,6 +364,41 @@ mod tests {
                 .contains(&"2001:db8:5::/48".parse::<IpNet>().unwrap())
         );
         assert_eq!(d.max_paths, (256, 2));
+    }
+
+    #[test]
+    fn graceful_restart_reaches_every_peer_and_listen_range() {
+        let helper = want(
+            "router bgp 64512\n neighbor 10.192.0.3 remote-as 64512\n neighbor NODES peer-group\n neighbor NODES remote-as internal\n bgp listen range 10.192.0.0/24 peer-group NODES\n",
+        );
+        let peer = &helper.peers[&"10.192.0.3".parse::<IpAddr>().unwrap()];
+        // FRR's default: helper mode, 120 s, 360 s.
+        assert_eq!(
+            peer.graceful_restart,
+            Some(bgp::GracefulRestartConfig::HELPER)
+        );
+        assert_eq!(
+            helper.ranges[0].template.graceful_restart,
+            Some(bgp::GracefulRestartConfig::HELPER)
+        );
+        let restart = want(
+            "router bgp 64512\n bgp graceful-restart\n bgp graceful-restart restart-time 90\n bgp graceful-restart stalepath-time 30\n bgp graceful-restart preserve-fw-state\n neighbor 10.192.0.3 remote-as 64512\n",
+        );
+        let peer = &restart.peers[&"10.192.0.3".parse::<IpAddr>().unwrap()];
+        assert_eq!(
+            peer.graceful_restart,
+            Some(bgp::GracefulRestartConfig {
+                mode: bgp::GracefulRestartMode::Restart,
+                restart_time: 90,
+                stale_path_time: 30,
+                preserve_forwarding: true,
+            })
+        );
+        let disabled = want(
+            "router bgp 64512\n bgp graceful-restart-disable\n neighbor 10.192.0.3 remote-as 64512\n",
+        );
+        let peer = &disabled.peers[&"10.192.0.3".parse::<IpAddr>().unwrap()];
+        assert_eq!(peer.graceful_restart, None);
     }
 
     #[test]

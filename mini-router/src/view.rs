@@ -115,6 +115,10 @@ pub struct PathView {
     pub ext_communities: Vec<ExtCommunity>,
     /// LARGE_COMMUNITY, as received.
     pub large_communities: Vec<LargeCommunity>,
+    /// Kept from a restarting peer and not sent again yet (FRR's `S`).
+    pub stale: bool,
+    /// Seconds until the restarting peer's restart timer deletes this stale path.
+    pub stale_deleted_in: Option<u64>,
 }
 
 impl PathView {
@@ -253,6 +257,106 @@ pub struct CapabilitiesView {
     pub hostname: Option<(Option<String>, Option<String>)>,
     /// Graceful restart (RFC 4724).
     pub graceful_restart: CapStatus,
+    /// The peer's Graceful Restart capability, when received.
+    pub peer_graceful_restart: Option<PeerGracefulRestart>,
+}
+
+/// What the peer's Graceful Restart capability says ("Remote Restart timer", "Address
+/// families by peer").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerGracefulRestart {
+    /// Its restart time, seconds.
+    pub restart_time: u16,
+    /// The families it lists ("IPv4 Unicast") and whether it kept their forwarding state.
+    pub families: Vec<(String, bool)>,
+}
+
+/// FRR's graceful restart modes, as `show ip bgp neighbors` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GracefulRestartModeView {
+    /// Helps restarting peers.
+    Helper,
+    /// Restarts gracefully and helps.
+    Restart,
+    /// No graceful restart.
+    Disable,
+}
+
+impl GracefulRestartModeView {
+    /// FRR's word for it.
+    pub fn word(self) -> &'static str {
+        match self {
+            GracefulRestartModeView::Helper => "Helper",
+            GracefulRestartModeView::Restart => "Restart",
+            GracefulRestartModeView::Disable => "Disable",
+        }
+    }
+}
+
+/// The per-family part of "Graceful restart information", shown when both sides advertised
+/// graceful restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GracefulRestartFamilyView {
+    /// "IPv4 Unicast".
+    pub name: String,
+    /// Its JSON key ("ipv4Unicast").
+    pub key: String,
+    /// The Forwarding State bit the peer sent for it.
+    pub f_bit: bool,
+    /// We sent its End-of-RIB.
+    pub end_of_rib_sent: bool,
+    /// The peer sent its End-of-RIB.
+    pub end_of_rib_received: bool,
+    /// Our stale-path time, seconds.
+    pub stale_path_time: u16,
+    /// Seconds left of the stale-path timer, while it runs.
+    pub stale_path_remaining: Option<u64>,
+    /// Our selection deferral time when we restart gracefully (Restart mode).
+    pub selection_deferral_time: Option<u16>,
+}
+
+/// "Graceful restart information" of one neighbor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GracefulRestartView {
+    /// Our mode (FRR's "Local GR Mode", inherited from the global setting: `*`).
+    pub local_mode: GracefulRestartModeView,
+    /// The peer's mode, from its capability; `None`: "NotApplicable".
+    pub remote_mode: Option<GracefulRestartModeView>,
+    /// The Restart State bit the peer sent.
+    pub r_bit: bool,
+    /// The Graceful Notification bit the peer sent.
+    pub n_bit: bool,
+    /// Our restart time, seconds.
+    pub configured_restart_time: u16,
+    /// The peer's last restart time, seconds (0: never received).
+    pub received_restart_time: u16,
+    /// Seconds left of the restart timer, while the peer is down and its routes are kept.
+    pub restart_remaining: Option<u64>,
+    /// Seconds left of the stale-path timer, while it runs.
+    pub stale_path_remaining: Option<u64>,
+    /// Families whose End-of-RIB we sent and received, when the session is up and the peer
+    /// sent the capability.
+    pub end_of_rib: Option<(Vec<String>, Vec<String>)>,
+    /// Per family details.
+    pub families: Vec<GracefulRestartFamilyView>,
+}
+
+impl Default for GracefulRestartView {
+    /// FRR's defaults for a neighbor that is not up: Helper, nothing received.
+    fn default() -> Self {
+        GracefulRestartView {
+            local_mode: GracefulRestartModeView::Helper,
+            remote_mode: None,
+            r_bit: false,
+            n_bit: false,
+            configured_restart_time: 120,
+            received_restart_time: 0,
+            restart_remaining: None,
+            stale_path_remaining: None,
+            end_of_rib: None,
+            families: Vec::new(),
+        }
+    }
 }
 
 /// One neighbor's session status, as `show ip bgp summary` / `neighbors` show it.
@@ -323,6 +427,11 @@ pub struct NeighborView {
     pub fd: Option<i32>,
     /// Member of an update group (established and activated).
     pub in_update_group: bool,
+    /// Graceful restart state.
+    pub graceful_restart: GracefulRestartView,
+    /// Down, with the routes of its last session kept while it restarts (FRR's "NSF
+    /// passive").
+    pub nsf_wait: bool,
 }
 
 impl NeighborView {

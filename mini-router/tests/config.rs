@@ -282,3 +282,66 @@ fn without_bgp_the_running_config_has_no_router_block() {
         "Building configuration...\n\nCurrent configuration:\n!\nfrr version 8.4.4\nfrr defaults traditional\nhostname router\nno ipv6 forwarding\nservice integrated-vtysh-config\n!\nend\n"
     );
 }
+
+/// `bgp graceful-restart …` as FRR 8.4 writes it (order captured from FRR, see
+/// tests/frr-8.4/graceful-restart/scenario.txt): typed in any order, written in bgpd's;
+/// defaults are not written; the `no` forms restore them; the file loads back.
+#[test]
+fn graceful_restart_settings_are_written_in_frr_order_and_load_back() {
+    let mut cfg = RunningConfig::with_hostname("rb");
+    let errors = apply_text(
+        &mut cfg,
+        "router bgp 64502\n bgp router-id 10.0.0.2\n bgp graceful-restart preserve-fw-state\n bgp graceful-restart\n bgp graceful-restart restart-time 90\n bgp graceful-restart stalepath-time 200\n neighbor 10.0.0.1 remote-as 64501\n",
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    let written = config_file(&cfg, &frr_env());
+    let want = "router bgp 64502\n bgp router-id 10.0.0.2\n bgp graceful-restart stalepath-time 200\n bgp graceful-restart restart-time 90\n bgp graceful-restart\n bgp graceful-restart preserve-fw-state\n neighbor 10.0.0.1 remote-as 64501\n";
+    assert!(written.contains(want), "{written}");
+    let (again, errors) = from_text(&written);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(again, cfg);
+
+    let errors = apply_text(
+        &mut cfg,
+        "router bgp 64502\n no bgp graceful-restart restart-time\n no bgp graceful-restart stalepath-time 200\n no bgp graceful-restart preserve-fw-state\n no bgp graceful-restart\n",
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    let written = config_file(&cfg, &frr_env());
+    assert!(!written.contains("graceful-restart"), "{written}");
+
+    let errors = apply_text(
+        &mut cfg,
+        "router bgp 64502\n bgp graceful-restart-disable\n",
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    let written = config_file(&cfg, &frr_env());
+    assert!(
+        written.contains(" bgp router-id 10.0.0.2\n bgp graceful-restart-disable\n"),
+        "{written}"
+    );
+    let errors = apply_text(
+        &mut cfg,
+        "router bgp 64502\n no bgp graceful-restart-disable\n",
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(!config_file(&cfg, &frr_env()).contains("graceful-restart"));
+}
+
+#[test]
+fn graceful_restart_times_are_range_checked_as_frr_does() {
+    for line in [
+        " bgp graceful-restart restart-time 4096\n",
+        " bgp graceful-restart stalepath-time 0\n",
+        " bgp graceful-restart stalepath-time 4096\n",
+    ] {
+        let mut cfg = RunningConfig::with_hostname("rb");
+        let errors = apply_text(&mut cfg, &format!("router bgp 64502\n{line}"));
+        assert_eq!(errors.len(), 1, "{line}: {errors:?}");
+    }
+    let mut cfg = RunningConfig::with_hostname("rb");
+    let errors = apply_text(
+        &mut cfg,
+        "router bgp 64502\n bgp graceful-restart restart-time 0\n",
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+}

@@ -11,8 +11,9 @@ use mini_router::render::bgp::{self, TableFooter};
 use mini_router::render::{route, system};
 use mini_router::view::{
     AsPathSegment, BgpInstanceView, CapStatus, CapabilitiesView, Community, ExtCommunity,
-    InterfaceView, KernelRouteView, LargeCommunity, MessageCounts, NeighborView, NexthopView,
-    Origin, PathSource, PathView, RouteProtocol, RouteView, SessionState, VersionView,
+    GracefulRestartModeView, GracefulRestartView, InterfaceView, KernelRouteView, LargeCommunity,
+    MessageCounts, NeighborView, NexthopView, Origin, PathSource, PathView, RouteProtocol,
+    RouteView, SessionState, VersionView,
 };
 use regex::Regex;
 
@@ -108,6 +109,8 @@ fn path(node: &str, best: bool, multipath: bool, reason: Option<&str>) -> PathVi
         communities: vec![],
         ext_communities: vec![],
         large_communities: vec![],
+        stale: false,
+        stale_deleted_in: None,
     }
 }
 
@@ -125,6 +128,7 @@ fn frr_capabilities() -> CapabilitiesView {
         ],
         hostname: Some((None, None)),
         graceful_restart: CapStatus::Advertised,
+        peer_graceful_restart: None,
     }
 }
 
@@ -177,6 +181,9 @@ fn down(node: &str, ever_up: bool, reset_ago: u64, reason: &str) -> NeighborView
         next_connect_in: Some(118),
         fd: None,
         in_update_group: false,
+        // FRR's default Helper mode; nothing received from a peer that is down.
+        graceful_restart: GracefulRestartView::default(),
+        nsf_wait: false,
     }
 }
 
@@ -204,6 +211,8 @@ fn established(node: &str, updates_received: u64, prefixes: u64) -> NeighborView
     n.next_connect_in = None;
     n.fd = Some(20);
     n.in_update_group = true;
+    // The speakers send no Graceful Restart capability.
+    n.graceful_restart.remote_mode = Some(GracefulRestartModeView::Disable);
     n
 }
 
@@ -775,5 +784,226 @@ mod communities {
         for (file, ours) in outputs() {
             insta::assert_snapshot!(file, normalize(&ours));
         }
+    }
+}
+
+/// The graceful restart capture (tests/frr-8.4/graceful-restart/): FRR 8.4 as helper (rb,
+/// 10.0.0.2, AS 64502) of ra (10.0.0.1, AS 64501, `bgp graceful-restart`), ra's bgpd killed
+/// two seconds before (stale) and then started again (re-established). The texts are
+/// compared whole where mini-router renders every line FRR printed, and by their graceful
+/// restart parts in `show ip bgp neighbors` (which has lines about hostnames and
+/// update-source that mini-router does not have).
+mod graceful_restart {
+    use super::*;
+    use mini_router::render::graceful_restart as gr_render;
+    use mini_router::view::{GracefulRestartFamilyView, PeerGracefulRestart};
+
+    const SCENARIO: &str = "graceful-restart";
+    const RA: &str = "10.0.0.1";
+
+    fn instance() -> BgpInstanceView {
+        BgpInstanceView {
+            router_id: v4("10.0.0.2"),
+            local_as: 64502,
+            table_version: 1,
+            default_local_pref: 100,
+            rib_memory: 192,
+            peer_memory: 741_376,
+        }
+    }
+
+    /// 192.0.2.0/24 from ra, stale, deleted in `left` seconds when known.
+    fn stale_route(left: Option<u64>) -> RouteView {
+        let mut p = path(RA, true, false, Some("First path received"));
+        p.peer_router_id = v4("0.0.0.0");
+        p.local_pref = None;
+        p.med = Some(0);
+        p.as_path = vec![AsPathSegment::Sequence(vec![64501])];
+        p.origin = Origin::Igp;
+        p.source = PathSource::External;
+        p.stale = true;
+        p.stale_deleted_in = left;
+        p.last_update = 1_796_688_612;
+        RouteView {
+            prefix: "192.0.2.0/24".parse().unwrap(),
+            version: 1,
+            paths: vec![p],
+            advertised_to: vec![],
+        }
+    }
+
+    /// ra as rb saw it while ra was away: its routes kept, both timers running.
+    fn away() -> GracefulRestartView {
+        GracefulRestartView {
+            received_restart_time: 120,
+            restart_remaining: Some(117),
+            stale_path_remaining: Some(357),
+            ..GracefulRestartView::default()
+        }
+    }
+
+    /// ra back, End-of-RIBs exchanged, FRR's stale-path timer still running.
+    fn back() -> GracefulRestartView {
+        GracefulRestartView {
+            remote_mode: Some(GracefulRestartModeView::Restart),
+            r_bit: true,
+            n_bit: true,
+            received_restart_time: 120,
+            stale_path_remaining: Some(338),
+            end_of_rib: Some((vec!["IPv4 Unicast".into()], vec!["IPv4 Unicast".into()])),
+            families: vec![GracefulRestartFamilyView {
+                name: "IPv4 Unicast".into(),
+                key: "ipv4Unicast".into(),
+                f_bit: false,
+                end_of_rib_sent: true,
+                end_of_rib_received: true,
+                stale_path_time: 360,
+                stale_path_remaining: Some(338),
+                selection_deferral_time: None,
+            }],
+            ..GracefulRestartView::default()
+        }
+    }
+
+    fn outputs() -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "helper-stale_show_ip_bgp.txt",
+                bgp::table(&instance(), &[stale_route(None)], TableFooter::Displayed),
+            ),
+            (
+                "helper-stale_show_ip_bgp_192.0.2.0_24.txt",
+                bgp::prefix_detail(Some(&stale_route(Some(117)))),
+            ),
+        ]
+    }
+
+    #[test]
+    fn stale_paths_render_as_frr_8_4_after_normalization() {
+        assert_renders_as_frr(
+            outputs()
+                .iter()
+                .map(|(file, ours)| (SCENARIO, *file, ours.as_str())),
+        );
+    }
+
+    #[test]
+    fn stale_path_json_has_frr_keys_and_values() {
+        // mini-router has no hostname capability: FRR's `hostname` keys aside, equal.
+        let frr = reference(SCENARIO, "helper-stale_show_ip_bgp_json.txt")
+            .replace("\"hostname\":\"ra\",", "");
+        let ours = bgp::table_json(&instance(), &[stale_route(None)]);
+        assert_eq!(normalize(&ours), normalize(&frr));
+
+        let mut frr: serde_json::Value = serde_json::from_str(&reference(
+            SCENARIO,
+            "helper-stale_show_ip_bgp_192.0.2.0_24_json.txt",
+        ))
+        .unwrap();
+        let ours: serde_json::Value =
+            serde_json::from_str(&bgp::prefix_detail_json(Some(&stale_route(Some(117))))).unwrap();
+        let (frr_path, our_path) = (&mut frr["paths"][0], &ours["paths"][0]);
+        for key in [
+            "stale",
+            "gracefulRestartSecondsRemaining",
+            "valid",
+            "aspath",
+            "origin",
+        ] {
+            assert_eq!(our_path[key], frr_path[key], "{key}");
+        }
+    }
+
+    /// The lines of `text` from the one starting with `from` up to (without) the one
+    /// starting with `to`.
+    fn section(text: &str, from: &str, to: &str) -> String {
+        let mut out = String::new();
+        let mut inside = false;
+        for line in text.lines() {
+            if line.starts_with(to) && inside {
+                break;
+            }
+            inside |= line.starts_with(from);
+            if inside {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn neighbor_graceful_restart_parts_render_as_frr_8_4() {
+        // Away: NSF passive, the kept routes' timers.
+        let mut n = down(RA, true, 3, "NSF peer closed the session");
+        n.remote_as = 64501;
+        n.local_as = 64502;
+        n.local_router_id = v4("10.0.0.2");
+        n.graceful_restart = away();
+        n.nsf_wait = true;
+        let frr = reference(SCENARIO, "helper-stale_show_ip_bgp_neighbors.txt");
+        let ours = bgp::neighbors(std::slice::from_ref(&n), "rb");
+        for (from, to) in [
+            ("  BGP state", "  Last read"),
+            ("  Graceful restart information:", "  Message statistics:"),
+            ("  Last reset", "  External BGP"),
+        ] {
+            assert_eq!(
+                normalize(&section(&ours, from, to)),
+                normalize(&section(&frr, from, to)),
+                "{from}"
+            );
+        }
+        let json: serde_json::Value =
+            serde_json::from_str(&bgp::neighbors_json(std::slice::from_ref(&n))).unwrap();
+        let frr_json: serde_json::Value = serde_json::from_str(&reference(
+            SCENARIO,
+            "helper-stale_show_ip_bgp_neighbors_json.txt",
+        ))
+        .unwrap();
+        for key in ["gracefulRestartInfo", "bgpStateIs", "lastResetDueTo"] {
+            assert_eq!(json[RA][key], frr_json[RA][key], "{key}");
+        }
+
+        // Back: the capability as received, End-of-RIBs, per-family state.
+        let mut caps = frr_capabilities();
+        caps.graceful_restart = CapStatus::Both;
+        let ra = PeerGracefulRestart {
+            restart_time: 120,
+            families: vec![("IPv4 Unicast".into(), false)],
+        };
+        caps.peer_graceful_restart = Some(ra.clone());
+        let mut n = established(RA, 1, 1);
+        n.capabilities = Some(caps);
+        n.graceful_restart = back();
+        let frr = reference(SCENARIO, "helper-reestablished_show_ip_bgp_neighbors.txt");
+        let ours = bgp::neighbors(std::slice::from_ref(&n), "rb");
+        let info = ("  Graceful restart information:", "  Message statistics:");
+        assert_eq!(
+            normalize(&section(&ours, info.0, info.1)),
+            normalize(&section(&frr, info.0, info.1))
+        );
+        let mut capability = String::new();
+        gr_render::capability(&mut capability, &ra).unwrap();
+        let frr_capability = section(&frr, "      Remote Restart timer", "  Graceful restart");
+        assert_eq!(capability, frr_capability);
+    }
+
+    #[test]
+    fn graceful_restart_outputs_match_their_snapshots() {
+        for (file, ours) in outputs() {
+            insta::assert_snapshot!(format!("graceful-restart__{file}"), normalize(&ours));
+        }
+        let mut n = down(RA, true, 3, "NSF peer closed the session");
+        n.graceful_restart = away();
+        n.nsf_wait = true;
+        let mut up = established(RA, 1, 1);
+        up.graceful_restart = back();
+        up.graceful_restart.local_mode = GracefulRestartModeView::Restart;
+        up.graceful_restart.families[0].selection_deferral_time = Some(360);
+        insta::assert_snapshot!(
+            "graceful-restart__neighbors",
+            normalize(&bgp::neighbors(&[n, up], "rb"))
+        );
     }
 }

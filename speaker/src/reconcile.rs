@@ -5,7 +5,10 @@
 //! lines and gauges.
 //!
 //! On shutdown every route is withdrawn, then every session is closed with a Cease
-//! NOTIFICATION, subcode 2 (Administrative Shutdown).
+//! NOTIFICATION, subcode 2 (Administrative Shutdown) — except towards peers with
+//! `enableGracefulRestart` where graceful restart was negotiated: their routes stay and their
+//! sessions close without a NOTIFICATION, so the routers keep the routes while the speaker
+//! restarts (RFC 4724).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -127,7 +130,18 @@ pub async fn run(
         }
     }
     tracing::info!(op = "shutdown", "starting shutdown");
-    if let Err(err) = bgp.set_advertisements(Vec::new()).await {
+    let kept = engine.routes_kept_on_shutdown();
+    if !kept.is_empty() {
+        tracing::info!(
+            op = "shutdown",
+            routes = kept.len(),
+            "keeping the routes towards graceful-restart peers"
+        );
+    }
+    if let Err(err) = bgp
+        .set_advertisements(kept.iter().map(advertisement).collect())
+        .await
+    {
         tracing::error!(op = "shutdown", error = %err, "failed to withdraw the announcements");
     }
     if let Err(err) = bgp.shutdown().await {

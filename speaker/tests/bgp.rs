@@ -859,3 +859,161 @@ async fn two_advertisements_of_one_pool_send_different_communities_to_two_peers(
     )
     .await;
 }
+
+/// The BGP destinations in the router namespace's kernel table via `gateway`.
+fn kernel_routes_via(lab: &Lab, gateway: &str) -> Vec<String> {
+    let text = support::net::ip(&[
+        "-n",
+        lab.net.host("router").name(),
+        "-j",
+        "route",
+        "show",
+        "proto",
+        "bgp",
+    ]);
+    let routes: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap_or_default();
+    routes
+        .iter()
+        .filter(|r| r["gateway"] == gateway)
+        .filter_map(|r| r["dst"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Whether every path of `prefix` in `show ip bgp json` is stale (None: no such prefix).
+fn stale_at(router: &MiniRouter, prefix: &str) -> Option<bool> {
+    let table = router.show_json("show ip bgp json").ok()?;
+    let paths = table["routes"][prefix].as_array()?;
+    Some(paths.iter().all(|p| p["stale"] == true))
+}
+
+/// MetalLB's `enableGracefulRestart`: the speaker advertises graceful restart (restart time
+/// 120 s, forwarding state kept), and on a rolling restart (SIGTERM, start again) it leaves
+/// its route in place and closes without a NOTIFICATION; mini-router, a graceful-restart
+/// helper by default, keeps the route — stale, and in its kernel table all along — until the
+/// restarted speaker announces it again and sends its End-of-RIB.
+#[tokio::test]
+async fn a_speaker_restarted_with_graceful_restart_keeps_its_route_at_the_router_throughout() {
+    let mut lab = Lab::start().await;
+    let binary = workspace_binary("mini-router", "mini-router");
+    let router = MiniRouter::start_with_fib(
+        &binary,
+        lab.net.host("router"),
+        &[
+            "--asn",
+            "64512",
+            "--listen-range",
+            "10.192.0.0/24",
+            "--hostname",
+            "router",
+        ],
+    );
+    for object in [
+        json!({"apiVersion": "metallb.io/v1beta2", "kind": "BGPPeer", "metadata": {"name": "router"},
+               "spec": {"myASN": 64512, "peerASN": 64512, "peerAddress": "10.192.0.7",
+                        "enableGracefulRestart": true}}),
+        json!({"apiVersion": "metallb.io/v1beta1", "kind": "IPAddressPool", "metadata": {"name": "pool"},
+               "spec": {"addresses": ["198.51.100.0/24"]}}),
+        json!({"apiVersion": "metallb.io/v1beta1", "kind": "BGPAdvertisement", "metadata": {"name": "all"}, "spec": {}}),
+    ] {
+        lab.apply_cr(object).await;
+    }
+    lab.start_controller();
+    lab.start_speaker("kube-node-1", &[]);
+    wait_established(&router, &["10.192.0.3"], false).await;
+    lab.create_service(json!({"metadata": {"name": "nginx"}}))
+        .await;
+    lab.endpoints("nginx", &["kube-node-1"]).await;
+    lab.wait_ingress("nginx", &["198.51.100.0"]).await;
+    let route = vec!["198.51.100.0".to_owned()];
+    eventually(
+        "the route in the router's kernel table",
+        Duration::from_secs(30),
+        || async { (kernel_routes_via(&lab, "10.192.0.3") == route).then_some(()) },
+    )
+    .await;
+    let neighbor = router
+        .show_json("show ip bgp neighbors 10.192.0.3 json")
+        .unwrap();
+    let info = &neighbor["10.192.0.3"]["gracefulRestartInfo"];
+    assert_eq!(info["remoteGrMode"], "Restart", "{info}");
+    assert_eq!(info["timers"]["receivedRestartTimer"], 120, "{info}");
+    assert_eq!(info["ipv4Unicast"]["fBit"], true, "{info}");
+    assert_eq!(info["endOfRibRecv"]["ipv4Unicast"], true, "{info}");
+
+    // Sample the kernel table every 20 ms through the whole restart.
+    let watching = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let router_ns = lab.net.host("router").name().to_owned();
+    let sampler = {
+        let watching = std::sync::Arc::clone(&watching);
+        std::thread::spawn(move || {
+            let (mut samples, mut missing) = (0u32, Vec::new());
+            while watching.load(std::sync::atomic::Ordering::Relaxed) {
+                let text =
+                    support::net::ip(&["-n", &router_ns, "-j", "route", "show", "proto", "bgp"]);
+                let has = serde_json::from_str::<Vec<serde_json::Value>>(&text)
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|r| r["dst"] == "198.51.100.0" && r["gateway"] == "10.192.0.3");
+                samples += 1;
+                if !has {
+                    missing.push(samples);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            (samples, missing)
+        })
+    };
+
+    assert!(
+        lab.terminate_speaker("kube-node-1"),
+        "a clean exit on SIGTERM"
+    );
+    let log = lab.speaker_log("kube-node-1");
+    assert!(
+        log.contains("keeping the routes towards graceful-restart peers"),
+        "{log}"
+    );
+    eventually(
+        "the route kept as stale",
+        Duration::from_secs(10),
+        || async { (stale_at(&router, "198.51.100.0/32") == Some(true)).then_some(()) },
+    )
+    .await;
+    assert_eq!(
+        kernel_routes_via(&lab, "10.192.0.3"),
+        route,
+        "stale, and still in the kernel"
+    );
+    let neighbor = router
+        .show_json("show ip bgp neighbors 10.192.0.3 json")
+        .unwrap();
+    assert_eq!(
+        neighbor["10.192.0.3"]["lastResetDueTo"], "NSF peer closed the session",
+        "no NOTIFICATION: {neighbor}"
+    );
+
+    lab.start_speaker("kube-node-1", &[]);
+    eventually(
+        "the route refreshed by the restarted speaker",
+        Duration::from_secs(60),
+        || async {
+            let n = router
+                .show_json("show ip bgp neighbors 10.192.0.3 json")
+                .ok()?;
+            let n = &n["10.192.0.3"];
+            let back = n["connectionsEstablished"] == 2
+                && n["gracefulRestartInfo"]["endOfRibRecv"]["ipv4Unicast"] == true;
+            (back && stale_at(&router, "198.51.100.0/32") == Some(false)).then_some(())
+        },
+    )
+    .await;
+    watching.store(false, std::sync::atomic::Ordering::Relaxed);
+    let (samples, missing) = sampler.join().unwrap();
+    assert!(samples >= 2, "only {samples} samples");
+    assert!(
+        missing.is_empty(),
+        "the route left the kernel in samples {missing:?} of {samples}:\n{}",
+        router.log()
+    );
+    assert_eq!(kernel_routes_via(&lab, "10.192.0.3"), route);
+}

@@ -93,8 +93,11 @@ impl Core {
         for f in families {
             let table: Vec<BestChange> = self.rib.selected(f).collect();
             self.advertise_to(peer, &table, Some(f), Resend::All);
-            if let Some(session) = self.peers.get(&peer).and_then(|e| e.session.as_ref()) {
+            if let Some(session) = self.peers.get_mut(&peer).and_then(|e| e.session.as_mut()) {
                 if session.negotiated.families.contains(&f) {
+                    if !session.end_of_rib_sent.contains(&f) {
+                        session.end_of_rib_sent.push(f);
+                    }
                     let mut out = BytesMut::new();
                     crate::packet::encode_end_of_rib(f, &mut out);
                     self.send(peer, out, 1, 0);

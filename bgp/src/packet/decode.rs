@@ -14,7 +14,9 @@
 //! - MP_REACH_NLRI/MP_UNREACH_NLRI for an AFI/SAFI other than IPv4/IPv6 unicast is dropped
 //!   with an [`UpdateAction::AttributeDiscard`] issue: we never negotiate such families, the
 //!   attribute is self-delimiting so the rest of the UPDATE is reliable, and its routes are
-//!   of no use to us (FRR likewise ignores them).
+//!   of no use to us (FRR likewise ignores them). An MP_UNREACH_NLRI of such a family with no
+//!   prefix is kept, though: it is that family's End-of-RIB marker (RFC 4724 §2), and without
+//!   it the UPDATE would look like IPv4 unicast's.
 //! - MP_REACH_NLRI/MP_UNREACH_NLRI with wrong flags is parsed anyway and then
 //!   treat-as-withdraw applies (RFC 7606 §3 c), so its prefixes become withdrawals.
 //! - An attribute overrunning the attribute field is treat-as-withdraw (RFC 7606 §4) unless it
@@ -339,32 +341,7 @@ fn decode_capability(code: u8, v: &[u8]) -> Result<Capability, DecodeError> {
             [a, b, c, d] => Capability::FourOctetAs(u32::from_be_bytes([*a, *b, *c, *d])),
             _ => return Err(bad("4-octet AS capability", 4)),
         },
-        CAP_GRACEFUL_RESTART => {
-            let Some((head, rest)) = v.split_first_chunk::<2>() else {
-                return Err(bad("graceful restart capability", 2));
-            };
-            if rest.len() % 4 != 0 {
-                return Err(bad(
-                    "graceful restart capability",
-                    2 + rest.len().div_ceil(4) * 4,
-                ));
-            }
-            let word = u16::from_be_bytes(*head);
-            let families = rest
-                .chunks_exact(4)
-                .map(|c| match c {
-                    [a, b, safi, flags] => {
-                        (AfiSafi::new(u16::from_be_bytes([*a, *b]), *safi), *flags)
-                    }
-                    _ => (AfiSafi::new(0, 0), 0),
-                })
-                .collect();
-            Capability::GracefulRestart(GracefulRestart {
-                restart_flags: (word >> 12) as u8,
-                restart_time: word & 0x0FFF,
-                families,
-            })
-        }
+        CAP_GRACEFUL_RESTART => Capability::GracefulRestart(GracefulRestart::decode(v)?),
         CAP_ADD_PATH => {
             if v.len() % 4 != 0 {
                 return Err(bad("add-path capability", v.len().div_ceil(4) * 4));
@@ -611,6 +588,13 @@ fn parse_mp_unreach(value: &[u8]) -> Result<MpUnreach, AttributeError> {
         )));
     };
     let afi_safi = AfiSafi::new(afi, safi);
+    if afi_safi.family().is_none() && r.is_empty() {
+        // The End-of-RIB marker of a family we do not route.
+        return Ok(MpUnreach {
+            afi_safi,
+            withdrawn: Vec::new(),
+        });
+    }
     let family = family_of(afi_safi)?;
     let withdrawn = decode_family_nlri(family, r.rest())?;
     Ok(MpUnreach {

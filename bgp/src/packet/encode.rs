@@ -106,28 +106,7 @@ fn capability_value(cap: &Capability) -> Result<(u8, Vec<u8>), EncodeError> {
         }
         Capability::RouteRefresh => (CAP_ROUTE_REFRESH, Vec::new()),
         Capability::FourOctetAs(asn) => (CAP_FOUR_OCTET_AS, asn.to_be_bytes().to_vec()),
-        Capability::GracefulRestart(gr) => {
-            if gr.restart_flags > 0x0F {
-                return Err(EncodeError::OutOfRange {
-                    field: "graceful restart flags",
-                    value: u64::from(gr.restart_flags),
-                });
-            }
-            if gr.restart_time > 0x0FFF {
-                return Err(EncodeError::OutOfRange {
-                    field: "graceful restart time",
-                    value: u64::from(gr.restart_time),
-                });
-            }
-            let word = (u16::from(gr.restart_flags) << 12) | gr.restart_time;
-            let mut v = word.to_be_bytes().to_vec();
-            for (af, flags) in &gr.families {
-                v.extend_from_slice(&af.afi.to_be_bytes());
-                v.push(af.safi);
-                v.push(*flags);
-            }
-            (CAP_GRACEFUL_RESTART, v)
-        }
+        Capability::GracefulRestart(gr) => (CAP_GRACEFUL_RESTART, gr.encode()?),
         Capability::AddPath(families) => {
             let mut v = Vec::with_capacity(families.len() * 4);
             for f in families {
@@ -438,13 +417,16 @@ fn put_mp_reach(out: &mut BytesMut, reach: &MpReach) -> Result<(), EncodeError> 
 }
 
 fn put_mp_unreach(out: &mut BytesMut, unreach: &MpUnreach) -> Result<(), EncodeError> {
-    let family = unreach
-        .afi_safi
-        .family()
-        .ok_or(EncodeError::UnsupportedFamily {
-            afi_safi: unreach.afi_safi,
-        })?;
-    check_prefixes(unreach.afi_safi, family, &unreach.withdrawn)?;
+    // Any family's End-of-RIB marker may be written; prefixes only of families we route.
+    if !unreach.withdrawn.is_empty() {
+        let family = unreach
+            .afi_safi
+            .family()
+            .ok_or(EncodeError::UnsupportedFamily {
+                afi_safi: unreach.afi_safi,
+            })?;
+        check_prefixes(unreach.afi_safi, family, &unreach.withdrawn)?;
+    }
     let len = 3 + unreach
         .withdrawn
         .iter()

@@ -118,6 +118,9 @@ pub enum DecodeError {
         /// What is wrong.
         reason: LengthMismatch,
     },
+    /// A Graceful Restart capability that cannot be decoded (2/0).
+    #[error(transparent)]
+    GracefulRestart(#[from] super::capability::GracefulRestartError),
     /// UPDATE whose Withdrawn Routes Length runs past the message (3/1).
     #[error("withdrawn routes length {length} exceeds the {available} octets left")]
     WithdrawnLengthOverrun {
@@ -242,6 +245,7 @@ impl DecodeError {
             }
             MalformedOptionalParameters { .. }
             | MalformedCapability { .. }
+            | GracefulRestart(_)
             | OpenTrailingData { .. } => Notification::new(OPEN_MESSAGE_ERROR, 0),
             WithdrawnLengthOverrun { .. }
             | AttributeLengthOverrun { .. }
@@ -533,6 +537,9 @@ pub struct UpdateIssue {
 /// Why a message could not be encoded.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum EncodeError {
+    /// A Graceful Restart capability that cannot be encoded.
+    #[error(transparent)]
+    GracefulRestart(#[from] super::capability::GracefulRestartError),
     /// The message would exceed 4096 octets.
     #[error("message of {length} octets exceeds the 4096-octet limit")]
     TooLong {

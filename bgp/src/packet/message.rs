@@ -91,13 +91,27 @@ pub struct Update {
 }
 
 impl Update {
-    /// Whether this is an End-of-RIB marker (RFC 4724 §2) for IPv4 unicast: an empty UPDATE.
+    /// Whether this is the End-of-RIB marker (RFC 4724 §2) of IPv4 unicast: an empty UPDATE.
     pub fn is_end_of_rib(&self) -> bool {
-        self.withdrawn.is_empty()
-            && self.nlri.is_empty()
-            && self.attributes.is_none()
-            && self.mp_reach.is_none()
-            && self.mp_unreach.is_none()
+        self.end_of_rib() == Some(super::Family::Ipv4Unicast.afi_safi())
+    }
+
+    /// The family whose End-of-RIB marker (RFC 4724 §2) this UPDATE is, if it is one: an
+    /// UPDATE with nothing in it is IPv4 unicast's, and one that carries only an empty
+    /// MP_UNREACH_NLRI is the marker of that attribute's family.
+    pub fn end_of_rib(&self) -> Option<AfiSafi> {
+        if !self.withdrawn.is_empty()
+            || !self.nlri.is_empty()
+            || self.attributes.is_some()
+            || self.mp_reach.is_some()
+        {
+            return None;
+        }
+        match &self.mp_unreach {
+            None => Some(super::Family::Ipv4Unicast.afi_safi()),
+            Some(unreach) if unreach.withdrawn.is_empty() => Some(unreach.afi_safi),
+            Some(_) => None,
+        }
     }
 }
 

@@ -19,7 +19,10 @@ pub use attribute::{
     Aggregator, AsPath, AsSegment, Community, ExtCommunity, LargeCommunity, Origin, PathAttributes,
     RawAttribute, SegmentType,
 };
-pub use capability::{AddPathFamily, Capability, GracefulRestart};
+pub use capability::{
+    AddPathFamily, Capability, GracefulRestart, GracefulRestartError, GracefulRestartFamily,
+    MAX_RESTART_TIME,
+};
 pub use decode::{DecodeOptions, Decoded, decode_message, frame_length};
 pub use encode::{
     EncodeOptions, encode_announce_ipv4, encode_announce_mp, encode_end_of_rib, encode_message,

@@ -205,9 +205,13 @@ fn open_with_every_capability_matches_rfc_layout() {
             Capability::RouteRefresh,
             Capability::FourOctetAs(4_200_000_000),
             Capability::GracefulRestart(GracefulRestart {
-                restart_flags: 8,
+                restart_state: true,
+                notification: false,
                 restart_time: 120,
-                families: vec![(AfiSafi::new(1, 1), 0x80)],
+                families: vec![GracefulRestartFamily {
+                    afi_safi: AfiSafi::new(1, 1),
+                    forwarding_preserved: true,
+                }],
             }),
             Capability::AddPath(vec![AddPathFamily {
                 afi_safi: AfiSafi::new(2, 1),
@@ -607,6 +611,73 @@ fn mp_unreach_ipv6_and_end_of_rib_match_rfc_layout() {
     assert_eq!(decoded.message, want);
 }
 
+/// End-of-RIB markers (RFC 4724 §2) are recognised per family from the wire, and nothing
+/// that carries a route or an attribute is taken for one.
+#[test]
+fn end_of_rib_markers_are_recognised_per_family() {
+    let ipv4 = Some(Family::Ipv4Unicast.afi_safi());
+    let ipv6 = Some(Family::Ipv6Unicast.afi_safi());
+    let cases: [(&str, Vec<u8>, Option<AfiSafi>); 7] = [
+        ("empty UPDATE", update_body(&[], &[], &[]), ipv4),
+        (
+            "only an empty IPv6 MP_UNREACH",
+            update_body(&[], &[0x80, 15, 3, 0, 2, 1], &[]),
+            ipv6,
+        ),
+        (
+            "only an empty MP_UNREACH of another family",
+            update_body(&[], &[0x80, 15, 3, 0, 25, 70], &[]),
+            Some(AfiSafi::new(25, 70)),
+        ),
+        (
+            "an IPv4 withdrawal",
+            update_body(&[24, 10, 0, 0], &[], &[]),
+            None,
+        ),
+        (
+            "an IPv6 withdrawal",
+            update_body(
+                &[],
+                &[0x80, 15, 8, 0, 2, 1, 32, 0x20, 0x01, 0x0d, 0xb8],
+                &[],
+            ),
+            None,
+        ),
+        (
+            "an empty MP_UNREACH beside ORIGIN",
+            update_body(&[], &[0x40, 1, 1, 0, 0x80, 15, 3, 0, 2, 1], &[]),
+            None,
+        ),
+        (
+            "attributes without NLRI",
+            update_body(&[], &[0x40, 1, 1, 0], &[]),
+            None,
+        ),
+    ];
+    for (name, body, want) in cases {
+        let decoded = decode_message(&frame(2, &body), &FOUR).unwrap();
+        let Message::Update(update) = decoded.message else {
+            panic!("{name}: not an UPDATE");
+        };
+        assert_eq!(update.end_of_rib(), want, "{name}");
+        assert_eq!(update.is_end_of_rib(), want == ipv4, "{name}");
+    }
+    // The marker of a family we do not route is written back as it came.
+    let other = Message::Update(Update {
+        mp_unreach: Some(MpUnreach {
+            afi_safi: AfiSafi::new(25, 70),
+            withdrawn: vec![],
+        }),
+        ..Update::default()
+    });
+    both_ways(
+        "End-of-RIB of another family",
+        &frame(2, &update_body(&[], &[0x80, 15, 3, 0, 25, 70], &[])),
+        &other,
+        &FOUR,
+    );
+}
+
 #[test]
 fn frame_length_waits_for_the_header_and_the_body() {
     let msg = frame(4, &[]);
@@ -856,6 +927,31 @@ fn arb_afi_safi() -> impl Strategy<Value = AfiSafi> {
     ]
 }
 
+fn arb_graceful_restart() -> impl Strategy<Value = GracefulRestart> {
+    (
+        any::<bool>(),
+        any::<bool>(),
+        0u16..=MAX_RESTART_TIME,
+        prop::collection::vec(
+            (arb_afi_safi(), any::<bool>()).prop_map(|(afi_safi, forwarding_preserved)| {
+                GracefulRestartFamily {
+                    afi_safi,
+                    forwarding_preserved,
+                }
+            }),
+            0..4,
+        ),
+    )
+        .prop_map(
+            |(restart_state, notification, restart_time, families)| GracefulRestart {
+                restart_state,
+                notification,
+                restart_time,
+                families,
+            },
+        )
+}
+
 fn arb_capability() -> impl Strategy<Value = Capability> {
     prop_oneof![
         arb_afi_safi().prop_map(Capability::Multiprotocol),
@@ -863,18 +959,7 @@ fn arb_capability() -> impl Strategy<Value = Capability> {
         // A real 4-octet AS: 0 and AS_TRANS are refused (RFC 7607, RFC 6793), and the OPENs
         // these go into carry AS_TRANS in My Autonomous System.
         (65536u32..).prop_map(Capability::FourOctetAs),
-        (
-            0u8..16,
-            0u16..4096,
-            prop::collection::vec((arb_afi_safi(), any::<u8>()), 0..4)
-        )
-            .prop_map(|(restart_flags, restart_time, families)| {
-                Capability::GracefulRestart(GracefulRestart {
-                    restart_flags,
-                    restart_time,
-                    families,
-                })
-            }),
+        arb_graceful_restart().prop_map(Capability::GracefulRestart),
         prop::collection::vec(
             (arb_afi_safi(), 1u8..4).prop_map(|(afi_safi, send_receive)| AddPathFamily {
                 afi_safi,

@@ -37,7 +37,7 @@ pub use decision::{LLGR_STALE, Reason};
 
 use decision::{Contender, compare};
 use intern::Interner;
-use table::{Entry, FLAG_BEST, FLAG_MULTIPATH, Path, Paths, Table};
+use table::{Entry, FLAG_BEST, FLAG_MULTIPATH, FLAG_STALE, Path, Paths, Table};
 
 /// FRR's default for `maximum-paths` and `maximum-paths ibgp`: the build's `MULTIPATH_NUM`,
 /// which is 256 in Debian 12's FRR 8.4 (the reference captures show iBGP ECMP on by default).
@@ -190,6 +190,8 @@ pub struct PathView {
     pub multipath: bool,
     /// For the best path: why it won (`best (Router ID)`).
     pub reason: Option<Reason>,
+    /// Kept from a restarting peer and not sent again yet (RFC 4724; FRR's `S`).
+    pub stale: bool,
 }
 
 /// Sizes of the RIB.
@@ -454,7 +456,7 @@ fn current<K>(entry: &Entry<K>) -> Option<Selected> {
 /// best and multipath flags and the reason, and returns the new selection.
 fn reselect<K>(entry: &mut Entry<K>, shared: &Shared) -> Option<Selected> {
     if let Paths::One(path) = &mut entry.paths {
-        path.flags = FLAG_BEST;
+        path.flags = FLAG_BEST | (path.flags & FLAG_STALE);
         entry.reason = Reason::First;
         let mut next_hops = SmallVec::new();
         next_hops.push(path.attrs.next_hop());
@@ -468,13 +470,14 @@ fn reselect<K>(entry: &mut Entry<K>, shared: &Shared) -> Option<Selected> {
     let (best_path, chosen_paths, selected, reason) = decide(entry.paths.as_slice(), shared)?;
     entry.reason = reason;
     for (i, path) in entry.paths.as_mut_slice().iter_mut().enumerate() {
-        path.flags = if i == best_path {
+        let selection = if i == best_path {
             FLAG_BEST
         } else if chosen_paths.contains(&i) {
             FLAG_MULTIPATH
         } else {
             0
         };
+        path.flags = selection | (path.flags & FLAG_STALE);
     }
     Some(selected)
 }
@@ -657,14 +660,11 @@ fn announce_one<K: Key>(
         return;
     };
     let existing = entry.paths.as_slice().iter().position(|p| p.peer == peer);
-    if let Some(i) = existing {
-        if entry
-            .paths
-            .as_slice()
-            .get(i)
-            .is_some_and(|p| Arc::ptr_eq(&p.attrs, attrs))
-        {
-            return; // identical re-announcement
+    if let Some(path) = existing.and_then(|i| entry.paths.as_mut_slice().get_mut(i)) {
+        if Arc::ptr_eq(&path.attrs, attrs) {
+            // An identical re-announcement: only a stale path is refreshed.
+            path.flags &= !FLAG_STALE;
+            return;
         }
     }
     let before = current(entry);
@@ -673,6 +673,7 @@ fn announce_one<K: Key>(
         Some(path) => {
             released = Some(std::mem::replace(&mut path.attrs, Arc::clone(attrs)));
             path.received = now;
+            path.flags &= !FLAG_STALE;
         }
         None => {
             entry.paths.push(Path {
@@ -792,18 +793,22 @@ fn reselect_all<K: Key>(
     }
 }
 
+/// Withdraws every path of `peer` that `which` accepts.
 fn withdraw_all_from<K: Key>(
     table: &mut Table<K>,
     shared: &mut Shared,
     peer: PeerId,
+    which: impl Fn(&Path) -> bool,
     changes: &mut Vec<BestChange>,
 ) {
     let mut position = 0;
     while position < table.len() {
-        let has = table
-            .entries()
-            .get(position)
-            .is_some_and(|e| e.paths.as_slice().iter().any(|p| p.peer == peer));
+        let has = table.entries().get(position).is_some_and(|e| {
+            e.paths
+                .as_slice()
+                .iter()
+                .any(|p| p.peer == peer && which(p))
+        });
         if has {
             let Some(prefix) = table.entries().get(position).map(|e| e.prefix) else {
                 break;
@@ -834,6 +839,7 @@ fn view<K>(entry: &Entry<K>, path: &Path, shared: &Shared) -> PathView {
         best: is_best,
         multipath: path.flags & FLAG_MULTIPATH != 0 || (is_best && group),
         reason: is_best.then_some(entry.reason),
+        stale: path.flags & FLAG_STALE != 0,
     }
 }
 
@@ -1046,8 +1052,75 @@ impl Rib {
 
     /// Removes every path of `peer` (its session went down) and reports the changes.
     pub fn withdraw_all(&mut self, peer: PeerId, changes: &mut Vec<BestChange>) {
-        withdraw_all_from(&mut self.v4, &mut self.shared, peer, changes);
-        withdraw_all_from(&mut self.v6, &mut self.shared, peer, changes);
+        withdraw_all_from(&mut self.v4, &mut self.shared, peer, |_| true, changes);
+        withdraw_all_from(&mut self.v6, &mut self.shared, peer, |_| true, changes);
+    }
+
+    /// Removes every path of `peer` in `family` and reports the changes.
+    pub fn withdraw_family(&mut self, peer: PeerId, family: Family, changes: &mut Vec<BestChange>) {
+        match family {
+            Family::Ipv4Unicast => {
+                withdraw_all_from(&mut self.v4, &mut self.shared, peer, |_| true, changes)
+            }
+            Family::Ipv6Unicast => {
+                withdraw_all_from(&mut self.v6, &mut self.shared, peer, |_| true, changes)
+            }
+        }
+    }
+
+    /// Marks every path of `peer` in `family` stale (the peer is restarting, RFC 4724): the
+    /// paths stay selected and installed as they are, and [`Rib::sweep_stale`] removes the
+    /// ones not sent again meanwhile. Returns how many were marked; no selection changes.
+    pub fn mark_stale(&mut self, peer: PeerId, family: Family) -> usize {
+        let mark = |paths: &mut [Path]| {
+            let mut marked = 0;
+            for path in paths.iter_mut().filter(|p| p.peer == peer) {
+                path.flags |= FLAG_STALE;
+                marked += 1;
+            }
+            marked
+        };
+        match family {
+            Family::Ipv4Unicast => self.v4.for_each_paths(mark),
+            Family::Ipv6Unicast => self.v6.for_each_paths(mark),
+        }
+    }
+
+    /// Removes the paths of `peer` in `family` still marked stale and reports the changes.
+    pub fn sweep_stale(&mut self, peer: PeerId, family: Family, changes: &mut Vec<BestChange>) {
+        let stale = |p: &Path| p.flags & FLAG_STALE != 0;
+        match family {
+            Family::Ipv4Unicast => {
+                withdraw_all_from(&mut self.v4, &mut self.shared, peer, stale, changes)
+            }
+            Family::Ipv6Unicast => {
+                withdraw_all_from(&mut self.v6, &mut self.shared, peer, stale, changes)
+            }
+        }
+    }
+
+    /// How many paths of `peer` in `family` are stale. Walks the table.
+    pub fn stale_count(&self, peer: PeerId, family: Family) -> usize {
+        let stale = |paths: &[Path]| {
+            paths
+                .iter()
+                .filter(|p| p.peer == peer && p.flags & FLAG_STALE != 0)
+                .count()
+        };
+        match family {
+            Family::Ipv4Unicast => self
+                .v4
+                .entries()
+                .iter()
+                .map(|e| stale(e.paths.as_slice()))
+                .sum(),
+            Family::Ipv6Unicast => self
+                .v6
+                .entries()
+                .iter()
+                .map(|e| stale(e.paths.as_slice()))
+                .sum(),
+        }
     }
 
     /// The selection of `prefix` (exact match): best path and multipath next hops.

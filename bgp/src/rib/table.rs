@@ -19,6 +19,8 @@ use super::{PeerId, SharedAttributes};
 pub(crate) const FLAG_BEST: u8 = 0x01;
 /// Path flag: a member of the multipath (ECMP) group other than the best path.
 pub(crate) const FLAG_MULTIPATH: u8 = 0x02;
+/// Path flag: kept from a peer that is restarting (RFC 4724), until it sends the path again.
+pub(crate) const FLAG_STALE: u8 = 0x04;
 
 /// One path: a route to a prefix from one peer. 16 bytes.
 #[derive(Debug, Clone)]
@@ -177,7 +179,16 @@ impl<K: TableKey> Table<K> {
         self.position(prefix).and_then(|i| self.entries.get(i))
     }
 
-    /// The entry at `position`.
+    /// Calls `f` on the paths of every entry and adds up what it returns. `f` may change
+    /// path flags, not the selection (no entry is reselected).
+    pub fn for_each_paths(&mut self, mut f: impl FnMut(&mut [Path]) -> usize) -> usize {
+        self.entries
+            .iter_mut()
+            .map(|e| f(e.paths.as_mut_slice()))
+            .sum()
+    }
+
+    /// The entry at `position`, mutable.
     pub fn at_mut(&mut self, position: usize) -> Option<&mut Entry<K>> {
         self.entries.get_mut(position)
     }

@@ -985,3 +985,93 @@ fn a_prefix_entry_takes_24_bytes() {
     assert_eq!(std::mem::size_of::<Entry<Ipv4Net>>(), 24);
     assert_eq!(std::mem::size_of::<super::table::Path>(), 16);
 }
+
+/// Graceful restart (RFC 4724): a restarting peer's paths are marked stale without any
+/// selection change (so neither the kernel nor other peers hear of it), a path sent again
+/// is fresh, and a sweep removes only what stayed stale, of one family.
+#[test]
+fn stale_paths_stay_selected_until_refreshed_or_swept() {
+    let mut rib = Rib::new(config());
+    let mut changes = Vec::new();
+    let a = rib.add_peer(peer("10.192.0.3", LOCAL_AS)).unwrap();
+    let b = rib.add_peer(peer("10.192.0.4", LOCAL_AS)).unwrap();
+    let from_a = attrs(&mut rib, "10.192.0.3", base());
+    let from_b = attrs(&mut rib, "10.192.0.4", base());
+    let (p1, p2, p3) = (
+        v4("198.51.100.1/32"),
+        v4("198.51.100.2/32"),
+        v4("198.51.100.3/32"),
+    );
+    rib.announce(a, &[p1, p2, p3], &from_a, &mut changes)
+        .unwrap();
+    rib.announce(b, &[p1], &from_b, &mut changes).unwrap();
+    let v6 = "2001:db8::/64".parse::<Ipv6Net>().unwrap();
+    let from_a6 = attrs(&mut rib, "2001:db8::3", base());
+    rib.announce(a, &[v6], &from_a6, &mut changes).unwrap();
+    changes.clear();
+
+    assert_eq!(rib.mark_stale(a, Family::Ipv4Unicast), 3);
+    assert_eq!(rib.stale_count(a, Family::Ipv4Unicast), 3);
+    assert_eq!(rib.stale_count(a, Family::Ipv6Unicast), 0);
+    assert_eq!(rib.stale_count(b, Family::Ipv4Unicast), 0);
+    assert!(changes.is_empty());
+    let stale_of = |rib: &Rib, p: Ipv4Net| -> Vec<(PeerId, bool)> {
+        let mut v: Vec<_> = rib
+            .paths(p.into())
+            .iter()
+            .map(|v| (v.peer, v.stale))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(stale_of(&rib, p1), vec![(a, true), (b, false)]);
+    // The ECMP group of p1 is unchanged: both next hops.
+    assert_eq!(rib.best(p1.into()).unwrap().next_hops.len(), 2);
+
+    // Sent again identically, and with new attributes: fresh, and a reselection of p1
+    // keeps the stale bit of the others.
+    rib.announce(a, &[p2], &from_a, &mut changes).unwrap();
+    assert!(changes.is_empty());
+    let other = attrs(&mut rib, "10.192.0.3", with(|x| x.med = Some(5)));
+    rib.announce(a, &[p3], &other, &mut changes).unwrap();
+    let worse_b = attrs(&mut rib, "10.192.0.4", with(|x| x.med = Some(5)));
+    rib.announce(b, &[p1], &worse_b, &mut changes).unwrap();
+    assert_eq!(rib.stale_count(a, Family::Ipv4Unicast), 1);
+    assert_eq!(stale_of(&rib, p1), vec![(a, true), (b, false)]);
+    changes.clear();
+
+    rib.sweep_stale(a, Family::Ipv6Unicast, &mut changes);
+    assert!(changes.is_empty());
+    rib.sweep_stale(a, Family::Ipv4Unicast, &mut changes);
+    assert_eq!(rib.stale_count(a, Family::Ipv4Unicast), 0);
+    assert_eq!(stale_of(&rib, p1), vec![(b, false)]);
+    assert_eq!(rib.received_count(a, Family::Ipv4Unicast), 2);
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].prefix, IpNet::V4(p1));
+    assert!(rib.best(p2.into()).is_some() && rib.best(p3.into()).is_some());
+    assert!(rib.best(v6.into()).is_some());
+}
+
+#[test]
+fn withdrawing_one_family_leaves_the_other() {
+    let mut rib = Rib::new(config());
+    let mut changes = Vec::new();
+    let a = rib.add_peer(peer("10.192.0.3", LOCAL_AS)).unwrap();
+    let from_a = attrs(&mut rib, "10.192.0.3", base());
+    let from_a6 = attrs(&mut rib, "2001:db8::3", base());
+    rib.announce(a, &[v4("198.51.100.1/32")], &from_a, &mut changes)
+        .unwrap();
+    let v6 = "2001:db8::/64".parse::<Ipv6Net>().unwrap();
+    rib.announce(a, &[v6], &from_a6, &mut changes).unwrap();
+    changes.clear();
+    rib.withdraw_family(a, Family::Ipv6Unicast, &mut changes);
+    assert_eq!(
+        changes,
+        vec![BestChange {
+            prefix: IpNet::V6(v6),
+            best: None
+        }]
+    );
+    assert_eq!(rib.received_count(a, Family::Ipv4Unicast), 1);
+    assert_eq!(rib.received_count(a, Family::Ipv6Unicast), 0);
+}

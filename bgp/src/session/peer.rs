@@ -106,6 +106,9 @@ pub enum ToPeer {
         /// Cease subcode.
         subcode: u8,
     },
+    /// Close the connection without a NOTIFICATION and stay down: the speaker restarts
+    /// and the peer is to keep its routes meanwhile (graceful restart).
+    Abandon,
     /// Drop the session (Cease with this subcode) and start again (`clear ip bgp`).
     Reset {
         /// Cease subcode.
@@ -279,6 +282,11 @@ impl PeerSession {
                 self.input(Input::Stop { subcode }).await;
                 self.close_connection();
             }
+            ToPeer::Abandon => {
+                self.config.shutdown = true;
+                self.input(Input::Abandon).await;
+                self.close_connection();
+            }
             ToPeer::Halt { subcode } => {
                 self.input(Input::Stop { subcode }).await;
                 self.close_connection();
@@ -338,16 +346,37 @@ impl PeerSession {
                     return;
                 }
                 let (tx, rx) = oneshot::channel();
-                let our_open = self.fsm.our_open();
+                let our_open = self.fsm.our_open(Instant::now());
                 tokio::spawn(async move {
                     let _ = tx.send(open_exchange(conn, our_open).await);
                 });
                 self.candidate = Some(rx);
             }
+            SessionState::Established if self.restarting_peer() => {
+                // RFC 4724 §4.2: a peer that keeps its forwarding state across a restart may
+                // connect again before we noticed its old connection go; that one ended.
+                info!(peer = %self.config.address, "new connection from a graceful-restart peer: its old session ended");
+                self.input(Input::ConnectionLost).await;
+                if self.fsm.accepts_connection() {
+                    self.conn = Some(conn);
+                    self.input(Input::Connected).await;
+                } else {
+                    refuse(conn, cease::CONNECTION_REJECTED, &self.fsm);
+                }
+            }
             SessionState::Established => {
                 refuse(conn, cease::CONNECTION_COLLISION, &self.fsm);
             }
         }
+    }
+
+    /// Whether the peer of the current session restarts gracefully (it listed families in
+    /// its Graceful Restart capability and we advertised ours).
+    fn restarting_peer(&self) -> bool {
+        self.fsm
+            .negotiated()
+            .and_then(|n| n.graceful_restart.as_ref())
+            .is_some_and(|g| !g.peer_families.is_empty())
     }
 
     /// The second connection sent its OPEN: keep the connection opened by the speaker with

@@ -255,6 +255,28 @@ pub enum ConfigChange {
         /// `no` form.
         negate: bool,
     },
+    /// `[no] bgp graceful-restart …` / `[no] bgp graceful-restart-disable`.
+    GracefulRestart {
+        /// Which setting.
+        setting: GracefulRestartSetting,
+        /// `no` form.
+        negate: bool,
+    },
+}
+
+/// One of the global graceful restart settings (FRR's `bgp graceful-restart …`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GracefulRestartSetting {
+    /// `bgp graceful-restart`: restarting speaker and helper (FRR's "Restart" mode).
+    Restart,
+    /// `bgp graceful-restart-disable`: no Graceful Restart capability.
+    Disable,
+    /// `bgp graceful-restart restart-time (0-4095)`; the `no` form may omit the value.
+    RestartTime(Option<u16>),
+    /// `bgp graceful-restart stalepath-time (1-4095)`; the `no` form may omit the value.
+    StalePathTime(Option<u16>),
+    /// `bgp graceful-restart preserve-fw-state`: set the Forwarding State bit.
+    PreserveFwState,
 }
 
 /// A neighbor option and its value.

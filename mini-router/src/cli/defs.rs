@@ -5,8 +5,8 @@
 use std::sync::LazyLock;
 
 use super::command::{
-    Afi, BgpView, ClearTarget, Command, ConfigChange, Mode, NeighborField, NeighborSetting,
-    PeerRef, PrefixQuery, RemoteAs, Show,
+    Afi, BgpView, ClearTarget, Command, ConfigChange, GracefulRestartSetting, Mode, NeighborField,
+    NeighborSetting, PeerRef, PrefixQuery, RemoteAs, Show,
 };
 use super::token::TokenKind::{self, Ipv4, Ipv4Prefix, Ipv6, Ipv6Prefix, Line, Range, Word};
 use super::tree::{Args, Node, Tree, ValueSource};
@@ -320,6 +320,8 @@ fn router_roots() -> Vec<Node> {
             )
             .run(build_config)]),
             listen_range(),
+            graceful_restart(false),
+            graceful_restart_disable(),
         ]),
         kw("neighbor", NEIGHBOR_STR).then(neighbor_targets(false, false)),
         kw("address-family", "Enter Address Family command mode").then([
@@ -338,6 +340,8 @@ fn router_roots() -> Vec<Node> {
                     .run(build_config)
                     .then([arg(Ipv4, "Manually configured router identifier").run(build_config)]),
                 listen_range(),
+                graceful_restart(true),
+                graceful_restart_disable(),
             ]),
             kw("neighbor", NEIGHBOR_STR).then(neighbor_targets(true, false)),
             maximum_paths(true),
@@ -366,6 +370,66 @@ fn router_af_roots() -> Vec<Node> {
     ];
     v.extend(mode_common());
     v
+}
+
+/// `[no] bgp graceful-restart [restart-time N|stalepath-time N|preserve-fw-state]`, with
+/// FRR's help strings; in the `no` forms the values are optional.
+fn graceful_restart(negate: bool) -> Node {
+    let delay = |low| arg(Range(low, 4095), "Delay value (seconds)").run(build_graceful_restart);
+    let opt = |node: Node| {
+        if negate {
+            node.run(build_graceful_restart)
+        } else {
+            node
+        }
+    };
+    let preserve = if negate {
+        "Unsets F-bit indication that fib is preserved while doing Graceful Restart"
+    } else {
+        "Sets F-bit indication that fib is preserved while doing Graceful Restart"
+    };
+    kw("graceful-restart", "Graceful restart capability parameters")
+        .run(build_graceful_restart)
+        .then([
+            opt(kw(
+                "restart-time",
+                "Set the time to wait to delete stale routes before a BGP open message is received",
+            ))
+            .then([delay(0)]),
+            opt(kw(
+                "stalepath-time",
+                "Set the max time to hold onto restarting peer's stale paths",
+            ))
+            .then([delay(1)]),
+            kw("preserve-fw-state", preserve).run(build_graceful_restart),
+        ])
+}
+
+fn graceful_restart_disable() -> Node {
+    kw(
+        "graceful-restart-disable",
+        "Global Graceful Restart - Disable Mode",
+    )
+    .run(build_graceful_restart)
+}
+
+fn build_graceful_restart(a: &Args) -> Option<Command> {
+    let seconds = || a.number(0).and_then(|n| u16::try_from(n).ok());
+    let setting = if a.has("graceful-restart-disable") {
+        GracefulRestartSetting::Disable
+    } else if a.has("restart-time") {
+        GracefulRestartSetting::RestartTime(seconds())
+    } else if a.has("stalepath-time") {
+        GracefulRestartSetting::StalePathTime(seconds())
+    } else if a.has("preserve-fw-state") {
+        GracefulRestartSetting::PreserveFwState
+    } else {
+        GracefulRestartSetting::Restart
+    };
+    Some(Command::Config(ConfigChange::GracefulRestart {
+        setting,
+        negate: a.negated(),
+    }))
 }
 
 fn listen_range() -> Node {

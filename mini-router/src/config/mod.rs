@@ -15,7 +15,8 @@ use ipnet::IpNet;
 use thiserror::Error;
 
 use crate::cli::command::{
-    Afi, ConfigChange, Mode, NeighborField, NeighborSetting, PeerRef, RemoteAs,
+    Afi, ConfigChange, GracefulRestartSetting, Mode, NeighborField, NeighborSetting, PeerRef,
+    RemoteAs,
 };
 
 /// The whole running configuration.
@@ -40,6 +41,93 @@ pub struct BgpConfig {
     pub neighbors: BTreeMap<IpAddr, NeighborConfig>,
     /// Per address family settings.
     pub families: BTreeMap<Afi, AfConfig>,
+    /// `bgp graceful-restart …`.
+    pub graceful_restart: GracefulRestartConfig,
+}
+
+/// FRR's global graceful restart modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GracefulRestartMode {
+    /// Helps restarting peers (FRR's default, `Helper*`).
+    Helper,
+    /// Restarts gracefully too (`bgp graceful-restart`).
+    Restart,
+    /// No graceful restart at all (`bgp graceful-restart-disable`).
+    Disable,
+}
+
+/// The global `bgp graceful-restart …` settings, with FRR's defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GracefulRestartConfig {
+    /// The mode.
+    pub mode: GracefulRestartMode,
+    /// `restart-time`, seconds (FRR's default 120).
+    pub restart_time: u16,
+    /// `stalepath-time`, seconds (FRR's default 360).
+    pub stale_path_time: u16,
+    /// `preserve-fw-state`.
+    pub preserve_fw_state: bool,
+}
+
+impl Default for GracefulRestartConfig {
+    fn default() -> Self {
+        GracefulRestartConfig {
+            mode: GracefulRestartMode::Helper,
+            restart_time: bgp::graceful_restart::DEFAULT_RESTART_TIME,
+            stale_path_time: bgp::graceful_restart::DEFAULT_STALE_PATH_TIME,
+            preserve_fw_state: false,
+        }
+    }
+}
+
+impl GracefulRestartConfig {
+    /// Applies one `[no] bgp graceful-restart …` command.
+    fn apply(&mut self, setting: GracefulRestartSetting, negate: bool) {
+        let defaults = GracefulRestartConfig::default();
+        match (setting, negate) {
+            (GracefulRestartSetting::Restart, false) => self.mode = GracefulRestartMode::Restart,
+            (GracefulRestartSetting::Disable, false) => self.mode = GracefulRestartMode::Disable,
+            (GracefulRestartSetting::Restart, true)
+                if self.mode == GracefulRestartMode::Restart =>
+            {
+                self.mode = GracefulRestartMode::Helper;
+            }
+            (GracefulRestartSetting::Disable, true)
+                if self.mode == GracefulRestartMode::Disable =>
+            {
+                self.mode = GracefulRestartMode::Helper;
+            }
+            (GracefulRestartSetting::Restart | GracefulRestartSetting::Disable, true) => {}
+            (GracefulRestartSetting::RestartTime(t), false) => {
+                self.restart_time = t.unwrap_or(defaults.restart_time);
+            }
+            (GracefulRestartSetting::RestartTime(_), true) => {
+                self.restart_time = defaults.restart_time;
+            }
+            (GracefulRestartSetting::StalePathTime(t), false) => {
+                self.stale_path_time = t.unwrap_or(defaults.stale_path_time);
+            }
+            (GracefulRestartSetting::StalePathTime(_), true) => {
+                self.stale_path_time = defaults.stale_path_time;
+            }
+            (GracefulRestartSetting::PreserveFwState, negate) => self.preserve_fw_state = !negate,
+        }
+    }
+
+    /// What the BGP engine does with it (`None`: no capability).
+    pub fn engine(&self) -> Option<bgp::GracefulRestartConfig> {
+        let mode = match self.mode {
+            GracefulRestartMode::Disable => return None,
+            GracefulRestartMode::Helper => bgp::GracefulRestartMode::Helper,
+            GracefulRestartMode::Restart => bgp::GracefulRestartMode::Restart,
+        };
+        Some(bgp::GracefulRestartConfig {
+            mode,
+            restart_time: self.restart_time,
+            stale_path_time: self.stale_path_time,
+            preserve_forwarding: self.preserve_fw_state,
+        })
+    }
 }
 
 /// A peer-group: shared neighbor settings, and the listen ranges whose dynamic neighbors
@@ -237,6 +325,7 @@ impl BgpConfig {
             peer_groups: BTreeMap::new(),
             neighbors: BTreeMap::new(),
             families: BTreeMap::new(),
+            graceful_restart: GracefulRestartConfig::default(),
         }
     }
 
@@ -360,6 +449,9 @@ impl BgpConfig {
                 } else {
                     f.networks.insert(p);
                 }
+            }
+            ConfigChange::GracefulRestart { setting, negate } => {
+                self.graceful_restart.apply(*setting, *negate);
             }
             // Handled by RunningConfig::apply.
             ConfigChange::Hostname(_)

@@ -5,7 +5,10 @@
 
 use std::fmt::Write as _;
 
-use super::{BgpConfig, NeighborAfConfig, NeighborConfig, RunningConfig};
+use super::{
+    BgpConfig, GracefulRestartConfig, GracefulRestartMode, NeighborAfConfig, NeighborConfig,
+    RunningConfig,
+};
 use crate::cli::command::Afi;
 
 /// Facts from outside the configuration that the header shows.
@@ -63,6 +66,7 @@ fn write_bgp(out: &mut String, bgp: &BgpConfig) {
     if let Some(id) = bgp.router_id {
         let _ = writeln!(out, " bgp router-id {id}");
     }
+    write_graceful_restart(out, &bgp.graceful_restart);
     for (name, group) in &bgp.peer_groups {
         let _ = writeln!(out, " neighbor {name} peer-group");
         if let Some(r) = group.conf.remote_as {
@@ -100,6 +104,33 @@ fn write_bgp(out: &mut String, bgp: &BgpConfig) {
         write_family(out, bgp, afi);
     }
     out.push_str("exit\n");
+}
+
+/// The global graceful restart lines, in bgpd's order; defaults are not written.
+fn write_graceful_restart(out: &mut String, gr: &GracefulRestartConfig) {
+    let defaults = GracefulRestartConfig::default();
+    if gr.stale_path_time != defaults.stale_path_time {
+        let _ = writeln!(
+            out,
+            " bgp graceful-restart stalepath-time {}",
+            gr.stale_path_time
+        );
+    }
+    if gr.restart_time != defaults.restart_time {
+        let _ = writeln!(
+            out,
+            " bgp graceful-restart restart-time {}",
+            gr.restart_time
+        );
+    }
+    match gr.mode {
+        GracefulRestartMode::Restart => out.push_str(" bgp graceful-restart\n"),
+        GracefulRestartMode::Disable => out.push_str(" bgp graceful-restart-disable\n"),
+        GracefulRestartMode::Helper => {}
+    }
+    if gr.preserve_fw_state {
+        out.push_str(" bgp graceful-restart preserve-fw-state\n");
+    }
 }
 
 fn write_options(out: &mut String, name: &str, n: &NeighborConfig) {

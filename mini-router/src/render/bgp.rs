@@ -9,7 +9,7 @@ use ipnet::IpNet;
 use serde_json::{Map, Value, json};
 
 use super::time::{ctime, uptime};
-use super::{community, json};
+use super::{community, graceful_restart, json};
 use crate::cli::command::Afi;
 use crate::view::{
     AsPathSegment, BgpInstanceView, CapStatus, NeighborView, PathSource, PathView, RouteView,
@@ -68,7 +68,14 @@ pub fn table(bgp: &BgpInstanceView, routes: &[RouteView], footer: TableFooter) -
 }
 
 fn status(p: &PathView) -> String {
-    let valid = if p.valid { '*' } else { ' ' };
+    // FRR shows a stale path's `S` where the valid `*` would be.
+    let valid = if p.stale {
+        'S'
+    } else if p.valid {
+        '*'
+    } else {
+        ' '
+    };
     let best = if p.best {
         '>'
     } else if p.multipath {
@@ -167,7 +174,12 @@ pub fn prefix_detail(route: Option<&RouteView>) -> String {
     }
     for p in &r.paths {
         let path = p.as_path_string();
-        let _ = writeln!(out, "  {}", if path.is_empty() { "Local" } else { &path });
+        let stale = if p.stale { ", (stale)" } else { "" };
+        let _ = writeln!(
+            out,
+            "  {}{stale}",
+            if path.is_empty() { "Local" } else { &path }
+        );
         match p.peer {
             Some(peer) => {
                 let _ = writeln!(out, "    {} from {peer} ({})", p.next_hop, p.peer_router_id);
@@ -225,6 +237,12 @@ pub fn prefix_detail(route: Option<&RouteView>) -> String {
             let _ = writeln!(out, "      Large Community: {text}");
         }
         let _ = writeln!(out, "      Last update: {}", ctime(p.last_update));
+        if let Some(left) = p.stale_deleted_in {
+            let _ = writeln!(
+                out,
+                "      Time until Graceful Restart stale route deleted: {left}"
+            );
+        }
     }
     out
 }
@@ -287,6 +305,9 @@ pub fn prefix_detail_json(route: Option<&RouteView>) -> String {
                     "length": p.as_path_len(),
                 }),
             );
+            if p.stale {
+                m.insert("stale".into(), json!(true));
+            }
             m.insert("origin".into(), json!(p.origin.word()));
             if let Some(med) = p.med {
                 m.insert("metric".into(), json!(med));
@@ -332,6 +353,9 @@ pub fn prefix_detail_json(route: Option<&RouteView>) -> String {
                 "lastUpdate".into(),
                 json!({"epoch": p.last_update, "string": format!("{}\n", ctime(p.last_update))}),
             );
+            if let Some(left) = p.stale_deleted_in {
+                m.insert("gracefulRestartSecondsRemaining".into(), json!(left));
+            }
             let mut next_hop = Map::new();
             next_hop.insert("ip".into(), json!(p.next_hop.to_string()));
             next_hop.insert("afi".into(), json!(afi_name(&r.prefix)));
@@ -385,6 +409,9 @@ pub fn table_json(bgp: &BgpInstanceView, routes: &[RouteView]) -> String {
 
 fn table_path_json(r: &RouteView, p: &PathView) -> Value {
     let mut m = Map::new();
+    if p.stale {
+        m.insert("stale".into(), json!(true));
+    }
     if p.valid {
         m.insert("valid".into(), json!(true));
     }
@@ -638,6 +665,9 @@ fn neighbor(out: &mut String, n: &NeighborView, hostname: &str) {
             let _ = writeln!(out, "  BGP state = Established, up for {}", uptime(d));
         }
         _ if n.shutdown => out.push_str("  BGP state = Idle (Admin)\n"),
+        (s, _) if n.nsf_wait => {
+            let _ = writeln!(out, "  BGP state = {} (NSF passive)", s.name());
+        }
         (s, _) => {
             let _ = writeln!(out, "  BGP state = {}", s.name());
         }
@@ -697,16 +727,11 @@ fn neighbor(out: &mut String, n: &NeighborView, hostname: &str) {
             );
         }
         cap(out, "Graceful Restart Capability", c.graceful_restart);
+        if let Some(peer) = &c.peer_graceful_restart {
+            let _ = graceful_restart::capability(out, peer);
+        }
     }
-    let remote_gr = if established {
-        "Disable"
-    } else {
-        "NotApplicable"
-    };
-    let _ = write!(
-        out,
-        "  Graceful restart information:\n    Local GR Mode: Helper*\n    Remote GR Mode: {remote_gr}\n    R bit: False\n    N bit: False\n    Timers:\n      Configured Restart Time(sec): 120\n      Received Restart Time(sec): 0\n"
-    );
+    let _ = graceful_restart::information(out, &n.graceful_restart);
     out.push_str("  Message statistics:\n    Inq depth is 0\n    Outq depth is 0\n                         Sent       Rcvd\n");
     let (s, r) = (&n.sent, &n.received);
     for (name, a, b) in [
@@ -806,6 +831,9 @@ pub fn neighbors_json(list: &[NeighborView]) -> String {
         );
         m.insert("localRouterId".into(), json!(n.local_router_id.to_string()));
         m.insert("bgpState".into(), json!(n.state.name()));
+        if n.nsf_wait {
+            m.insert("bgpStateIs".into(), json!("passiveNSF"));
+        }
         if let (SessionState::Established, Some(d)) = (n.state, n.established_for) {
             m.insert("bgpTimerUpMsec".into(), json!(d.as_millis() as u64));
             m.insert("bgpTimerUpString".into(), json!(uptime(d)));
@@ -825,6 +853,10 @@ pub fn neighbors_json(list: &[NeighborView]) -> String {
         m.insert(
             "bgpTimerConfiguredKeepAliveIntervalMsecs".into(),
             json!(u64::from(n.configured_keepalive) * 1000),
+        );
+        m.insert(
+            "gracefulRestartInfo".into(),
+            graceful_restart::information_json(&n.graceful_restart),
         );
         m.insert(
             "messageStats".into(),

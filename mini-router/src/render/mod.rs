@@ -3,6 +3,7 @@
 
 pub mod bgp;
 pub mod community;
+pub mod graceful_restart;
 pub mod json;
 pub mod route;
 pub mod system;

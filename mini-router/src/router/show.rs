@@ -76,7 +76,7 @@ async fn bgp(router: &Router, afi: Afi, view: &BgpView, json: bool) -> Result<St
             })
         }
         BgpView::Prefix(query) => {
-            let found = match query {
+            let mut found = match query {
                 PrefixQuery::Prefix(prefix) => {
                     speaker.route(*prefix).await.map_err(failed)?.map(|r| {
                         observe::route(&r, instance.router_id, instance.table_version, Vec::new())
@@ -88,6 +88,9 @@ async fn bgp(router: &Router, afi: Afi, view: &BgpView, json: bool) -> Result<St
                     render::bgp::longest_match(&all, *address).cloned()
                 }
             };
+            if let Some(route) = found.as_mut() {
+                restart_timers(speaker, route).await?;
+            }
             Ok(if json {
                 render::bgp::prefix_detail_json(found.as_ref())
             } else {
@@ -134,6 +137,26 @@ async fn bgp(router: &Router, afi: Afi, view: &BgpView, json: bool) -> Result<St
             })
         }
     }
+}
+
+/// Fills in, for the stale paths of `route`, when their peer's restart timer deletes them
+/// (FRR prints it in the prefix's detail).
+async fn restart_timers(speaker: &Speaker, route: &mut RouteView) -> Result<(), String> {
+    if !route.paths.iter().any(|p| p.stale) {
+        return Ok(());
+    }
+    let peers = speaker.peers().await.map_err(failed)?;
+    for path in route.paths.iter_mut().filter(|p| p.stale) {
+        path.stale_deleted_in = peers
+            .iter()
+            .find(|p| Some(p.config.address) == path.peer)
+            .and_then(|p| {
+                p.graceful_restart
+                    .restart_deadline
+                    .map(|at| at.saturating_duration_since(p.at).as_secs())
+            });
+    }
+    Ok(())
 }
 
 fn no_such_neighbor(json: bool) -> String {

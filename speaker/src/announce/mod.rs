@@ -321,6 +321,35 @@ pub struct PeerRoute {
     pub communities: BTreeSet<Community>,
 }
 
+/// What stays announced while the speaker stops: each route only towards the sessions in
+/// `graceful` (those with graceful restart, whose routers keep our routes until we are back);
+/// a route for every session goes to each of them. Everything else is withdrawn first, as
+/// MetalLB's speaker withdraws on shutdown.
+pub fn kept_through_restart(routes: &[PeerRoute], graceful: &BTreeSet<IpAddr>) -> Vec<PeerRoute> {
+    if graceful.is_empty() {
+        return Vec::new();
+    }
+    routes
+        .iter()
+        .filter_map(|route| {
+            let peers: Vec<IpAddr> = if route.peers.is_empty() {
+                graceful.iter().copied().collect()
+            } else {
+                route
+                    .peers
+                    .iter()
+                    .copied()
+                    .filter(|p| graceful.contains(p))
+                    .collect()
+            };
+            (!peers.is_empty()).then(|| PeerRoute {
+                peers,
+                ..route.clone()
+            })
+        })
+        .collect()
+}
+
 /// Every route of every announced Service, with peer names resolved to this node's sessions
 /// (`sessions`: name → address), and per Service the names of the peers it goes to (what its
 /// ServiceBGPStatus lists). A route for named peers none of which has a session here is

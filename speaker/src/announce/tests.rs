@@ -576,3 +576,30 @@ fn slices_belong_to_the_service_their_label_names() {
     unlabelled.metadata.labels = None;
     assert_eq!(slice_service_key(&unlabelled), None);
 }
+
+/// On shutdown only graceful-restart sessions keep routes: a route for every session goes
+/// to each of them, one for named sessions to those of them that restart gracefully.
+#[test]
+fn only_graceful_restart_sessions_keep_their_routes_through_a_restart() {
+    let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
+    let route = |prefix: &str, peers: &[&str]| PeerRoute {
+        prefix: net(prefix),
+        peers: peers.iter().map(|p| ip(p)).collect(),
+        local_pref: None,
+        communities: BTreeSet::new(),
+    };
+    let routes = [
+        route("198.51.100.0/32", &[]),
+        route("198.51.100.1/32", &["10.0.0.1", "10.0.0.2"]),
+        route("198.51.100.2/32", &["10.0.0.2"]),
+    ];
+    let graceful: BTreeSet<IpAddr> = [ip("10.0.0.1"), ip("10.0.0.3")].into();
+    assert_eq!(
+        kept_through_restart(&routes, &graceful),
+        [
+            route("198.51.100.0/32", &["10.0.0.1", "10.0.0.3"]),
+            route("198.51.100.1/32", &["10.0.0.1"]),
+        ]
+    );
+    assert_eq!(kept_through_restart(&routes, &BTreeSet::new()), []);
+}

@@ -156,6 +156,18 @@ impl Engine {
         &self.sessions
     }
 
+    /// The routes to keep announced while the speaker stops: towards the sessions with
+    /// graceful restart only ([`announce::kept_through_restart`]).
+    pub fn routes_kept_on_shutdown(&self) -> Vec<PeerRoute> {
+        let graceful: BTreeSet<IpAddr> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.config.graceful_restart.is_some())
+            .map(|(address, _)| *address)
+            .collect();
+        announce::kept_through_restart(self.routes.as_deref().unwrap_or_default(), &graceful)
+    }
+
     /// The shell could not open the session with `address`: forget it, so the next pass
     /// tries again.
     pub fn session_failed(&mut self, address: IpAddr) {

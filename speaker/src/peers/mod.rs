@@ -18,7 +18,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use bgp::{Family, PeerConfig, RemoteAs};
+use bgp::{Family, GracefulRestartConfig, PeerConfig, RemoteAs};
 use k8s_openapi::api::core::v1::Secret;
 use lb_config::{Config, Peer, PeerAsn, any_matches};
 
@@ -34,6 +34,15 @@ pub const DEFAULT_CONNECT_TIME: Duration = Duration::from_secs(5);
 pub const BASIC_AUTH: &str = "kubernetes.io/basic-auth";
 /// TTL of eBGP multihop sessions (FRR's `ebgp-multihop` without a number).
 const MULTIHOP_TTL: u8 = 255;
+/// Graceful restart for a peer with `enableGracefulRestart`, as MetalLB v0.16.2's FRR mode
+/// configures it (`neighbor X graceful-restart` with `bgp graceful-restart preserve-fw-state`
+/// in its template, and FRR's default times: restart 120 s, stale path 360 s): we restart
+/// gracefully, and the Forwarding State bit is set — the node forwards to its Services
+/// whether or not the speaker runs.
+pub const GRACEFUL_RESTART: GracefulRestartConfig = GracefulRestartConfig {
+    preserve_forwarding: true,
+    ..GracefulRestartConfig::RESTART
+};
 
 /// One session this node should have.
 #[derive(Debug, Clone, PartialEq)]
@@ -210,9 +219,6 @@ fn ignored_settings(peer: &Peer) -> Vec<&'static str> {
     if peer.bfd_profile.is_some() {
         ignored.push("bfdProfile (BFD)");
     }
-    if peer.enable_graceful_restart {
-        ignored.push("enableGracefulRestart");
-    }
     if peer.vrf.is_some() {
         ignored.push("vrf");
     }
@@ -277,6 +283,7 @@ fn peer_config(peer: &Peer, node: &NodeState, password: Option<String>) -> PeerC
     config.router_id = Some(peer.router_id.unwrap_or_else(|| router_id(node)));
     // A speaker announces; what routers send is counted, never kept (MetalLB discards it).
     config.import = false;
+    config.graceful_restart = peer.enable_graceful_restart.then_some(GRACEFUL_RESTART);
     config
 }
 

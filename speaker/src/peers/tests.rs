@@ -349,3 +349,30 @@ fn a_renamed_peer_keeps_its_session_and_removals_say_why() {
         "filteredByNodeSelector"
     );
 }
+
+/// `enableGracefulRestart` as MetalLB's FRR mode has it: restarting speaker with FRR's
+/// default restart time (120 s) and the Forwarding State bit (`preserve-fw-state`); no
+/// capability at all without it.
+#[test]
+fn enable_graceful_restart_advertises_frrs_restart_time_with_forwarding_preserved() {
+    let s = of(
+        &[
+            peer(
+                "gr",
+                json!({"myASN": 64512, "peerASN": 64512, "peerAddress": "10.0.0.1", "enableGracefulRestart": true}),
+            ),
+            peer(
+                "plain",
+                json!({"myASN": 64512, "peerASN": 64512, "peerAddress": "10.0.0.2"}),
+            ),
+        ],
+        &node1(),
+        &[],
+    );
+    assert!(s.problems.is_empty(), "{:?}", s.problems);
+    let gr = s.sessions[&ip("10.0.0.1")].config.graceful_restart.unwrap();
+    assert_eq!(gr.mode, bgp::GracefulRestartMode::Restart);
+    assert_eq!((gr.restart_time, gr.stale_path_time), (120, 360));
+    assert!(gr.preserve_forwarding);
+    assert_eq!(s.sessions[&ip("10.0.0.2")].config.graceful_restart, None);
+}

@@ -232,15 +232,24 @@ pub struct MiniRouter {
 }
 
 impl MiniRouter {
-    /// Starts `mini-router ARGS` in `ns` and waits until its control socket answers.
+    /// Starts `mini-router ARGS` in `ns` (RIB only) and waits until its control socket
+    /// answers.
     pub fn start(binary: &Path, ns: &Netns, args: &[&str]) -> MiniRouter {
+        MiniRouter::start_with(binary, ns, args, false)
+    }
+
+    /// As [`MiniRouter::start`], installing its best paths in the namespace's kernel table.
+    pub fn start_with_fib(binary: &Path, ns: &Netns, args: &[&str]) -> MiniRouter {
+        MiniRouter::start_with(binary, ns, args, true)
+    }
+
+    fn start_with(binary: &Path, ns: &Netns, args: &[&str], fib: bool) -> MiniRouter {
         let dir = tempfile::tempdir().expect("tempdir");
         let socket = dir.path().join("mini-router.sock");
-        let mut all: Vec<String> = vec![
-            "--socket".into(),
-            socket.display().to_string(),
-            "--no-fib".into(),
-        ];
+        let mut all: Vec<String> = vec!["--socket".into(), socket.display().to_string()];
+        if !fib {
+            all.push("--no-fib".into());
+        }
         all.extend(args.iter().map(|a| (*a).to_owned()));
         let process = Process::spawn(
             "mini-router",
