@@ -1,25 +1,30 @@
 #!/usr/bin/env bash
-# Builds MetalLB's controller from its Go module (go.universe.tf/metallb) for the controller
-# benchmark (bench/src/bin/controller.rs), as MetalLB's controller/Dockerfile builds it:
-# CGO_ENABLED=0, `go build` of the `controller` package, only the version ldflags.
+# Builds MetalLB's controller and speaker from its Go module (go.universe.tf/metallb) for the
+# controller and speaker benchmarks (bench/src/bin/controller.rs, bench/src/bin/speaker.rs),
+# as MetalLB's controller/Dockerfile and speaker/Dockerfile build them: CGO_ENABLED=0,
+# `go build` of the `controller` or `speaker` package, only the version ldflags. With the
+# speaker it copies MetalLB's CRD files (config/crd/bases) to <version>/crds: the speaker
+# benchmark installs MetalLB's ServiceL2Status CRD from there, which ferrolb does not ship.
 #
 # One difference, forced by the module proxy: MetalLB v0.16.2 requires
 # github.com/metallb/frr-k8s v0.0.27, which the proxy here does not serve (newest: v0.0.21).
-# The controller never uses frr-k8s (only the speaker's frr-k8s mode does), but its packages
-# compile against frr-k8s' API types, and v0.16.2 uses one type and one field that v0.0.21
-# lacks (as-path prepend). So a wrapper module requires MetalLB v0.16.2 and replaces
-# frr-k8s with a local copy of v0.0.21's `api/v1beta1` package plus those two declarations.
-# Nothing the controller runs is changed.
+# Only the speaker's frr-k8s mode (METALLB_BGP_TYPE=frr-k8s) uses frr-k8s; the controller
+# and the native-mode speaker never do, but their packages compile against frr-k8s' API
+# types, and v0.16.2 uses one type and one field that v0.0.21 lacks (as-path prepend). So a
+# wrapper module requires MetalLB v0.16.2 and replaces frr-k8s with a local copy of
+# v0.0.21's `api/v1beta1` package plus those two declarations. Nothing the controller or
+# the native speaker runs is changed.
 #
-# Output: $FERROLB_METALLB_CACHE/<version>/bin/controller (FERROLB_METALLB_CACHE defaults to
-# ~/.cache/ferrolb/metallb). A binary that is already there is not rebuilt, so a second run
-# takes well under a second.
+# Output: $FERROLB_METALLB_CACHE/<version>/bin/{controller,speaker} (FERROLB_METALLB_CACHE
+# defaults to ~/.cache/ferrolb/metallb). A binary that is already there is not rebuilt, so
+# a second run takes well under a second.
 #
-# Usage: bench/scripts/build-metallb.sh [--print-bin | --print-source-dir]
-#   --print-bin         print where the binary is (or will be), build nothing
-#   --print-source-dir  print MetalLB's source tree in the module cache (its CRDs are in
-#                       config/crd/bases)
-#   METALLB_VERSION     the module version (default v0.16.2)
+# Usage: bench/scripts/build-metallb.sh [controller] [speaker] | --print-bin [NAME] | --print-source-dir
+#   controller, speaker  what to build (default: both)
+#   --print-bin [NAME]   print where binary NAME (default controller) is or will be, build nothing
+#   --print-source-dir   print MetalLB's source tree in the module cache (its CRDs are in
+#                        config/crd/bases)
+#   METALLB_VERSION      the module version (default v0.16.2)
 set -euo pipefail
 
 version=${METALLB_VERSION:-v0.16.2}
@@ -30,12 +35,11 @@ cache_root=${FERROLB_METALLB_CACHE:-$HOME/.cache/ferrolb/metallb}
 out_dir=$cache_root/$version
 bin=$out_dir/bin
 work=$out_dir/work
-out=$bin/controller
 
 log() { printf 'build-metallb: %s\n' "$*" >&2; }
 
 if [[ ${1-} == --print-bin ]]; then
-    echo "$out"
+    echo "$bin/${2:-controller}"
     exit 0
 fi
 
@@ -55,15 +59,38 @@ if [[ ${1-} == --print-source-dir ]]; then
     module_dir "$module@$version"
     exit 0
 fi
-if (($#)); then
-    log "unknown argument: $1 (usage: $0 [--print-bin | --print-source-dir])"
-    exit 2
-fi
+programs=()
+for arg in "$@"; do
+    case $arg in
+    controller | speaker) programs+=("$arg") ;;
+    *)
+        log "unknown argument: $arg (usage: $0 [controller] [speaker] | --print-bin [NAME] | --print-source-dir)"
+        exit 2
+        ;;
+    esac
+done
+((${#programs[@]})) || programs=(controller speaker)
 
-if [[ -x $out ]]; then
-    log "controller: present ($out)"
-    exit 0
+missing=()
+for program in "${programs[@]}"; do
+    if [[ -x $bin/$program ]]; then
+        log "$program: present ($bin/$program)"
+    else
+        missing+=("$program")
+    fi
+done
+crds=$out_dir/crds
+if [[ " ${programs[*]} " == *" speaker "* && ! -f $crds/metallb.io_servicel2statuses.yaml ]]; then
+    src=$(module_dir "$module@$version")
+    rm -rf "$crds.tmp"
+    mkdir -p "$crds.tmp"
+    cp "$src"/config/crd/bases/*.yaml "$crds.tmp/"
+    chmod -R u+w "$crds.tmp"
+    rm -rf "$crds"
+    mv "$crds.tmp" "$crds"
+    log "MetalLB's CRDs copied to $crds"
 fi
+((${#missing[@]})) || exit 0
 
 # --- frr-k8s' API package at the newest version the proxy has, with what v0.16.2 adds.
 frr_dir=$work/frr-k8s
@@ -86,7 +113,8 @@ if [[ ! -f $frr_dir/go.mod ]]; then
 package v1beta1
 
 // AsPathPrependPrefixes stands in for the frr-k8s v0.0.27 type MetalLB v0.16.2 compiles
-// against (prefixes advertised with a prepended AS path); the controller never uses it.
+// against (prefixes advertised with a prepended AS path); only the frr-k8s mode of the
+// speaker would use it, and the benchmarks never run that mode.
 type AsPathPrependPrefixes struct {
 	Prefixes      []string `json:"prefixes,omitempty"`
 	AsPathPrepend uint8    `json:"asPathPrepend,omitempty"`
@@ -105,11 +133,13 @@ if [[ ! -f $main_dir/go.mod ]]; then
 fi
 
 mkdir -p "$bin"
-log "controller: building $module/controller@$version ..."
-start=$(date +%s)
-# Two shared cores: stay out of the way of interactive work and other builds.
-(cd "$main_dir" && nice -n "${FERROLB_METALLB_NICE:-19}" go build -trimpath \
-    -ldflags "-X '$module/internal/version.gitCommit=$version' -X '$module/internal/version.gitBranch=$version'" \
-    -o "$bin/controller.tmp.$$" "$module/controller")
-mv "$bin/controller.tmp.$$" "$out"
-log "controller: built in $(($(date +%s) - start)) s: $out"
+for program in "${missing[@]}"; do
+    log "$program: building $module/$program@$version ..."
+    start=$(date +%s)
+    # Two shared cores: stay out of the way of interactive work and other builds.
+    (cd "$main_dir" && nice -n "${FERROLB_METALLB_NICE:-19}" go build -trimpath \
+        -ldflags "-X '$module/internal/version.gitCommit=$version' -X '$module/internal/version.gitBranch=$version'" \
+        -o "$bin/$program.tmp.$$" "$module/$program")
+    mv "$bin/$program.tmp.$$" "$bin/$program"
+    log "$program: built in $(($(date +%s) - start)) s: $bin/$program"
+done

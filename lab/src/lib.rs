@@ -14,6 +14,7 @@ pub mod kube_proxy;
 pub mod kubeconfig;
 pub mod kubelet;
 pub mod kwok;
+pub mod lan;
 pub mod network;
 pub mod objects;
 pub mod pki;

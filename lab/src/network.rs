@@ -241,9 +241,11 @@ pub fn remove() -> (Vec<String>, Vec<IpError>) {
     (removed, errors)
 }
 
-/// Kills (SIGKILL) every process still inside namespace `name`, then deletes the namespace:
-/// for the namespaces tests create, which must go even when a test panicked.
+/// Kills (SIGKILL) every process still inside namespace `name` — never this one, whose main
+/// thread may have entered it — then deletes the namespace: for the namespaces tests create,
+/// which must go even when a test panicked.
 pub fn kill_and_remove(name: &str) {
+    let me = i32::try_from(std::process::id()).unwrap_or(-1);
     for _ in 0..20 {
         let out = Command::new("ip")
             .args(["netns", "pids", name])
@@ -253,6 +255,7 @@ pub fn kill_and_remove(name: &str) {
         let pids: Vec<i32> = out
             .split_whitespace()
             .filter_map(|p| p.parse().ok())
+            .filter(|&p| p != me)
             .collect();
         if pids.is_empty() {
             break;

@@ -4,9 +4,11 @@
 //! JSON), read Events. One place for what the controller's and the speaker's tests both do.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Client;
@@ -184,6 +186,85 @@ pub async fn create_service(
     Ok(Api::<Service>::namespaced(client.clone(), namespace)
         .create(&PostParams::default(), &svc)
         .await?)
+}
+
+/// Registers Node `name` (label `kubernetes.io/hostname` plus `labels`) and writes its
+/// status addresses: each of `internal_ips` as an InternalIP, `name` as its Hostname — what a
+/// kubelet reports, and where speakers find their node's address.
+pub async fn create_node(
+    client: &Client,
+    name: &str,
+    internal_ips: &[IpAddr],
+    labels: &[(&str, &str)],
+) -> Result<(), ObjectError> {
+    let mut l: BTreeMap<String, String> = labels
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    l.insert("kubernetes.io/hostname".into(), name.into());
+    let api: Api<Node> = Api::all(client.clone());
+    let node: Node = from_json("Node", json!({"metadata": {"name": name, "labels": l}}))?;
+    api.create(&PostParams::default(), &node).await?;
+    let mut addresses: Vec<Value> = internal_ips
+        .iter()
+        .map(|ip| json!({"type": "InternalIP", "address": ip.to_string()}))
+        .collect();
+    addresses.push(json!({"type": "Hostname", "address": name}));
+    let status = json!({"status": {"addresses": addresses}});
+    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
+        .await?;
+    Ok(())
+}
+
+/// The merge patch of a Service's status that sets its `loadBalancer.ingress` to `ips`.
+pub fn ingress_patch(ips: &[IpAddr]) -> Value {
+    let ingress: Vec<Value> = ips.iter().map(|ip| json!({"ip": ip.to_string()})).collect();
+    json!({"status": {"loadBalancer": {"ingress": ingress}}})
+}
+
+/// Writes `namespace/name`'s `status.loadBalancer.ingress` (what a controller would).
+pub async fn set_ingress(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    ips: &[IpAddr],
+) -> Result<(), ObjectError> {
+    Api::<Service>::namespaced(client.clone(), namespace)
+        .patch_status(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(&ingress_patch(ips)),
+        )
+        .await?;
+    Ok(())
+}
+
+/// The EndpointSlice `<service>-1` of Service `namespace/service` with one ready, serving IPv4
+/// endpoint per `(node, address)` and port 80/TCP: what the endpointslice controller writes
+/// for running pods.
+pub fn endpoint_slice(
+    namespace: &str,
+    service: &str,
+    endpoints: &[(&str, IpAddr)],
+) -> Result<EndpointSlice, ObjectError> {
+    let endpoints: Vec<Value> = endpoints
+        .iter()
+        .map(|(node, address)| {
+            json!({"addresses": [address.to_string()], "nodeName": node,
+                   "conditions": {"ready": true, "serving": true, "terminating": false}})
+        })
+        .collect();
+    from_json(
+        "EndpointSlice",
+        json!({
+            "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": format!("{service}-1"), "namespace": namespace,
+                         "labels": {"kubernetes.io/service-name": service}},
+            "addressType": "IPv4",
+            "endpoints": endpoints,
+            "ports": [{"port": 80, "protocol": "TCP"}],
+        }),
+    )
 }
 
 /// The ingress IPs of a Service.

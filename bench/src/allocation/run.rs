@@ -3,7 +3,7 @@
 //! then the workload with the clock running from the first create until the watch has seen
 //! every Service's address; resource use is read from `/proc` at that moment.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
@@ -17,6 +17,7 @@ use super::contender::{self, Contender, Programs};
 use super::workload::{self, Seen, Tracker};
 use super::{BenchError, Result, api_err, poll_until};
 use crate::ingest::procstat;
+use crate::k8s::{daemon, setup};
 use crate::machine;
 
 /// The namespace of the measured Services.
@@ -84,7 +85,7 @@ fn sample_cpu(controller: Option<u32>, control_plane: &[u32]) -> Result<CpuSampl
 pub async fn measure(contender: Contender, options: &Options, run: usize) -> Result<Measurement> {
     let cluster = Cluster::start(ClusterConfig::apiserver_only()).await?;
     let client = cluster.client();
-    contender::prepare_cluster(&client, &[WORKLOAD_NAMESPACE, WARMUP_NAMESPACE]).await?;
+    setup::prepare_cluster(&client, &[WORKLOAD_NAMESPACE, WARMUP_NAMESPACE], Vec::new()).await?;
     contender::configure(&client, contender, &options.pool.to_string()).await?;
     let log = cluster.data_dir().join("controller.log");
     let mut process = contender::start(contender, &options.programs, cluster.kubeconfig(), &log)?;
@@ -93,7 +94,12 @@ pub async fn measure(contender: Contender, options: &Options, run: usize) -> Res
         p.stop(Duration::from_secs(5));
     }
     if let Some(dir) = &options.keep_logs {
-        keep_logs(dir, contender, run, cluster.data_dir());
+        let data = cluster.data_dir();
+        daemon::keep_logs(
+            dir,
+            &format!("{}-{run}", contender.key()),
+            &[data.join("controller.log"), data.join("kube-apiserver.log")],
+        );
     }
     result
 }
@@ -169,7 +175,7 @@ async fn warm_up(client: &Client, contender: Contender, process: &mut Process) -
         .map_err(api_err("creating the warm-up Service"))?;
     let what = format!("{} to give the warm-up Service an address", contender.key());
     poll_until(&what, WARMUP_TIMEOUT, Duration::from_millis(50), || {
-        let exited = exited(contender, process);
+        let exited = daemon::exited(contender.key(), process);
         let api = api.clone();
         async move {
             if let Some(err) = exited {
@@ -197,7 +203,10 @@ async fn wait_all(
         if let Some(seen) = tracker.wait(ALIVE_CHECK).await {
             return Ok(seen);
         }
-        if let Some(err) = process.as_deref_mut().and_then(|p| exited(contender, p)) {
+        if let Some(err) = process
+            .as_deref_mut()
+            .and_then(|p| daemon::exited(contender.key(), p))
+        {
             return Err(err);
         }
     }
@@ -209,33 +218,4 @@ async fn wait_all(
         ),
         timeout,
     })
-}
-
-/// The error for a controller that has exited, if it has.
-fn exited(contender: Contender, process: &mut Process) -> Option<BenchError> {
-    let status = process.exited()?;
-    Some(BenchError::Exited {
-        name: contender.key().to_owned(),
-        status: status.to_string(),
-        log: process.log().to_owned(),
-        tail: process.log_tail(25),
-    })
-}
-
-/// Copies the run's controller and apiserver logs to `dir/<contender>-<run>-*.log`
-/// (best effort: a benchmark result does not depend on it).
-fn keep_logs(dir: &Path, contender: Contender, run: usize, data: &Path) {
-    if let Err(err) = std::fs::create_dir_all(dir) {
-        eprintln!("controller-bench: cannot create {}: {err}", dir.display());
-        return;
-    }
-    for file in ["controller.log", "kube-apiserver.log"] {
-        let from = data.join(file);
-        if from.exists() {
-            let to = dir.join(format!("{}-{run}-{file}", contender.key()));
-            if let Err(err) = std::fs::copy(&from, &to) {
-                eprintln!("controller-bench: cannot copy {}: {err}", from.display());
-            }
-        }
-    }
 }

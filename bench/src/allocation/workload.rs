@@ -23,10 +23,8 @@ use kube::runtime::watcher;
 use serde_json::json;
 use tokio::sync::watch;
 
-use super::{BenchError, Result, api_err, object};
-
-/// How often a failed create is tried again before the run fails.
-const CREATE_ATTEMPTS: u32 = 5;
+use super::{BenchError, Result, object};
+use crate::k8s::retrying;
 
 /// The name of Service `i`.
 pub fn service_name(i: usize) -> String {
@@ -69,21 +67,9 @@ pub async fn create_services(
 async fn create_one(api: &Api<Service>, namespace: &str, i: usize) -> Result<()> {
     let name = service_name(i);
     let svc = service(namespace, &name)?;
-    let mut attempt = 1;
-    loop {
-        match api.create(&PostParams::default(), &svc).await {
-            Ok(_) => return Ok(()),
-            Err(kube::Error::Api(status)) if status.code == 409 && attempt > 1 => return Ok(()),
-            Err(err) if attempt < CREATE_ATTEMPTS => {
-                eprintln!(
-                    "controller-bench: creating {name} failed (attempt {attempt}), retrying: {err}"
-                );
-                attempt += 1;
-                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
-            }
-            Err(err) => return Err(api_err(format!("creating Service {namespace}/{name}"))(err)),
-        }
-    }
+    let what = format!("creating Service {namespace}/{name}");
+    let params = PostParams::default();
+    retrying(&what, Some(409), || api.create(&params, &svc)).await
 }
 
 /// What the watch saw by the time every Service was there.

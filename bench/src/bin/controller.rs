@@ -9,10 +9,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use ferrolb_bench::allocation::contender::{Contender, METALLB_VERSION, Programs};
+use ferrolb_bench::allocation::contender::{Contender, Programs};
 use ferrolb_bench::allocation::report::{self, Row};
 use ferrolb_bench::allocation::run::{self, Options};
 use ferrolb_bench::allocation::{BenchError, Result};
+use ferrolb_bench::k8s::daemon;
 use ferrolb_bench::machine;
 use ipnet::IpNet;
 
@@ -111,7 +112,7 @@ async fn run(args: &Args) -> Result<()> {
         programs: programs.clone(),
         keep_logs: args.keep_logs.clone(),
     };
-    let header = environment(&programs);
+    let header = daemon::environment(&programs.ours);
     eprint!("{header}");
 
     let mut rows: Vec<Row> = contenders.iter().map(|&c| Row::new(c)).collect();
@@ -156,22 +157,4 @@ async fn run(args: &Args) -> Result<()> {
         })?;
     }
     Ok(())
-}
-
-/// Machine and versions, as a Markdown list.
-fn environment(programs: &Programs) -> String {
-    let apiserver = lab::Binaries::from_env()
-        .path(lab::Binary::KubeApiserver)
-        .map_or_else(|e| e.to_string(), |p| machine::version_line(p, "--version"));
-    format!(
-        "- machine: {} cores, {}, {}; load average at start {}\n\
-         - versions: {}, {}, {apiserver}, ferrolb {}, MetalLB {METALLB_VERSION} (go.universe.tf/metallb, bench/scripts/build-metallb.sh)\n",
-        machine::cores(),
-        machine::cpu_model(),
-        machine::memory(),
-        machine::load_average_text(),
-        machine::version_line("rustc", "--version"),
-        machine::version_line("go", "version"),
-        machine::version_line(&programs.ours, "--version"),
-    )
 }

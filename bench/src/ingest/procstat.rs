@@ -1,5 +1,5 @@
-//! Resource use of a receiver from `/proc`: peak resident set (`VmHWM` in
-//! `/proc/PID/status`) and CPU time (`utime + stime`, fields 14 and 15 of `/proc/PID/stat`,
+//! Resource use of a receiver from `/proc`: peak and current resident set (`VmHWM`, `VmRSS`
+//! in `/proc/PID/status`) and CPU time (`utime + stime`, fields 14 and 15 of `/proc/PID/stat`,
 //! which cover every thread of the process).
 
 use std::process::Command;
@@ -9,18 +9,28 @@ use super::{Result, io_err, parse_err};
 
 /// Peak RSS of a process in bytes (`VmHWM`).
 pub fn peak_rss(pid: u32) -> Result<u64> {
+    status_bytes(pid, "VmHWM")
+}
+
+/// Current RSS of a process in bytes (`VmRSS`).
+pub fn rss(pid: u32) -> Result<u64> {
+    status_bytes(pid, "VmRSS")
+}
+
+/// A `kB` field of `/proc/PID/status`, in bytes.
+fn status_bytes(pid: u32, field: &str) -> Result<u64> {
     let path = format!("/proc/{pid}/status");
     let text = std::fs::read_to_string(&path).map_err(io_err(format!("read {path}")))?;
     let line = text
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .ok_or_else(|| parse_err("VmHWM", &text))?;
+        .find_map(|l| l.strip_prefix(field).and_then(|l| l.strip_prefix(':')))
+        .ok_or_else(|| parse_err(field, &text))?;
     let kib: u64 = line
         .trim()
         .trim_end_matches("kB")
         .trim()
         .parse()
-        .map_err(|_| parse_err("VmHWM kB", line))?;
+        .map_err(|_| parse_err(format!("{field} kB"), line))?;
     Ok(kib * 1024)
 }
 

@@ -25,7 +25,7 @@ pub use lab::wait::eventually;
 use lab::{Cluster, ClusterConfig};
 use serde_json::{Value, json};
 
-use net::{HUB_V4, Universe};
+use net::Universe;
 
 /// MetalLB's namespace.
 pub const NS: &str = "metallb-system";
@@ -107,7 +107,7 @@ impl Lab {
         machines.push(("router", 7));
         let net = Universe::create(&machines);
         let cluster = Cluster::start(ClusterConfig {
-            address: HUB_V4.parse().unwrap(),
+            address: lab::lan::HUB_V4.into(),
             ..ClusterConfig::apiserver_only()
         })
         .await
@@ -135,25 +135,13 @@ impl Lab {
 
     /// Registers Node `name` with InternalIPs 10.192.0.`byte` and fd00:192::`byte`.
     pub async fn create_node(&self, name: &str, byte: u8, labels: &[(&str, &str)]) {
-        let mut l: BTreeMap<String, String> = labels
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        l.insert("kubernetes.io/hostname".into(), name.into());
-        let api: Api<Node> = Api::all(self.client.clone());
-        let node: Node =
-            serde_json::from_value(json!({"metadata": {"name": name, "labels": l}})).unwrap();
-        api.create(&PostParams::default(), &node)
+        let ips = [
+            format!("10.192.0.{byte}").parse().unwrap(),
+            format!("fd00:192::{byte}").parse().unwrap(),
+        ];
+        objects::create_node(&self.client, name, &ips, labels)
             .await
             .expect("creating a Node");
-        let status = json!({"status": {"addresses": [
-            {"type": "InternalIP", "address": format!("10.192.0.{byte}")},
-            {"type": "InternalIP", "address": format!("fd00:192::{byte}")},
-            {"type": "Hostname", "address": name},
-        ]}});
-        api.patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
-            .await
-            .expect("writing the Node's addresses");
     }
 
     /// Sets (`Some`) or removes (`None`) a label of a Node.
@@ -321,10 +309,8 @@ impl Lab {
 
     /// Writes `default/name`'s `status.loadBalancer` by hand (what the controller would).
     pub async fn set_ingress(&self, name: &str, ips: &[&str]) {
-        let ingress: Vec<Value> = ips.iter().map(|ip| json!({"ip": ip})).collect();
-        let patch = json!({"status": {"loadBalancer": {"ingress": ingress}}});
-        Api::<Service>::namespaced(self.client.clone(), "default")
-            .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+        let ips: Vec<std::net::IpAddr> = ips.iter().map(|ip| ip.parse().unwrap()).collect();
+        objects::set_ingress(&self.client, "default", name, &ips)
             .await
             .expect("writing a Service's status");
     }
@@ -398,24 +384,13 @@ impl Lab {
     /// Writes the EndpointSlice `default/<service>-1` with one ready endpoint per node in
     /// `ready_on` (what the endpointslice controller would write for running pods).
     pub async fn endpoints(&self, service: &str, ready_on: &[&str]) {
-        let endpoints: Vec<Value> = ready_on
+        let endpoints: Vec<(&str, std::net::IpAddr)> = ready_on
             .iter()
             .enumerate()
-            .map(|(i, node)| {
-                json!({"addresses": [format!("10.244.{}.{}", i + 1, 10)], "nodeName": node,
-                       "conditions": {"ready": true, "serving": true, "terminating": false}})
-            })
+            .map(|(i, node)| (*node, format!("10.244.{}.10", i + 1).parse().unwrap()))
             .collect();
+        let slice = objects::endpoint_slice("default", service, &endpoints).unwrap();
         let name = format!("{service}-1");
-        let slice: EndpointSlice = serde_json::from_value(json!({
-            "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-            "metadata": {"name": name, "namespace": "default",
-                         "labels": {"kubernetes.io/service-name": service}},
-            "addressType": "IPv4",
-            "endpoints": endpoints,
-            "ports": [{"port": 80, "protocol": "TCP"}],
-        }))
-        .unwrap();
         Api::<EndpointSlice>::namespaced(self.client.clone(), "default")
             .patch(
                 &name,

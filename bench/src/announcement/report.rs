@@ -1,0 +1,212 @@
+//! Medians of the runs and the Markdown table: one row per speaker with the median times
+//! to announce and to withdraw every Service (and when the apiserver had taken the last
+//! write of each phase), the peak RSS of the larger of the two speakers, the CPU per
+//! speaker, the UPDATEs the router received per speaker, session resets, and the ratio of
+//! ferrolb's speaker against each row of the same invocation (below 1: ours is faster or
+//! smaller).
+
+use std::fmt::Write as _;
+
+use super::contender::Contender;
+use super::run::Measurement;
+use crate::ingest::report::{cell, median, ratio};
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// The runs of one contender.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// The contender.
+    pub contender: Contender,
+    /// Its successful runs.
+    pub runs: Vec<Measurement>,
+    /// Why runs failed, if any did.
+    pub failures: Vec<String>,
+}
+
+fn mean(values: &[f64]) -> Option<f64> {
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+}
+
+fn max(values: impl Iterator<Item = u64>) -> Option<f64> {
+    values.max().map(|v| v as f64)
+}
+
+impl Row {
+    /// A row without runs yet.
+    pub fn new(contender: Contender) -> Row {
+        Row {
+            contender,
+            runs: Vec::new(),
+            failures: Vec::new(),
+        }
+    }
+
+    fn med(&self, f: impl Fn(&Measurement) -> Option<f64>) -> Option<f64> {
+        median(&self.runs.iter().filter_map(f).collect::<Vec<_>>())
+    }
+
+    /// Median seconds until every Service was announced by both speakers.
+    pub fn announce(&self) -> Option<f64> {
+        self.med(|m| Some(m.announce.seconds))
+    }
+
+    /// Median seconds until the last create (or status, or EndpointSlice) write returned.
+    pub fn writes(&self) -> Option<f64> {
+        self.med(|m| Some(m.announce.writes_seconds))
+    }
+
+    /// Median seconds until every Service was withdrawn by both speakers.
+    pub fn withdraw(&self) -> Option<f64> {
+        self.med(|m| Some(m.withdraw.seconds))
+    }
+
+    /// Median seconds until the last delete returned.
+    pub fn deletes(&self) -> Option<f64> {
+        self.med(|m| Some(m.withdraw.writes_seconds))
+    }
+
+    /// Median of the larger speaker's peak RSS, MiB.
+    pub fn peak_rss_mib(&self) -> Option<f64> {
+        self.med(|m| max(m.peak_rss.iter().copied()).map(|b| b / MIB))
+    }
+
+    /// Median of the larger speaker's RSS when the clock started, MiB.
+    pub fn start_rss_mib(&self) -> Option<f64> {
+        self.med(|m| max(m.start_rss.iter().copied()).map(|b| b / MIB))
+    }
+
+    /// Median CPU seconds per speaker while announcing.
+    pub fn cpu_announce(&self) -> Option<f64> {
+        self.med(|m| mean(&m.announce.cpu))
+    }
+
+    /// Median CPU seconds per speaker while withdrawing.
+    pub fn cpu_withdraw(&self) -> Option<f64> {
+        self.med(|m| mean(&m.withdraw.cpu))
+    }
+
+    /// Median CPU seconds per speaker over both phases.
+    pub fn cpu(&self) -> Option<f64> {
+        self.med(|m| Some(mean(&m.announce.cpu)? + mean(&m.withdraw.cpu)?))
+    }
+
+    /// Median UPDATEs per speaker over both phases.
+    pub fn updates(&self) -> Option<f64> {
+        self.med(|m| mean(&m.updates.iter().map(|&u| u as f64).collect::<Vec<_>>()))
+    }
+
+    /// Median session resets per run (both speakers).
+    pub fn resets(&self) -> Option<f64> {
+        self.med(|m| Some(f64::from(m.resets)))
+    }
+}
+
+/// The Markdown table of all rows for `services` Services.
+pub fn table(services: usize, rows: &[Row]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "### {services} LoadBalancer Services, 2 nodes (median of the runs)\n\n\
+         | speaker | all announced (s) | writes done (s) | all withdrawn (s) | deletes done (s) | \
+         peak RSS per speaker (MiB) | RSS at start (MiB) | CPU per speaker: announce (s) | \
+         withdraw (s) | UPDATEs per speaker | session resets | \
+         ours ÷ this: announce | withdraw | RSS | CPU | runs: announced / withdrawn (s) | load (1 min) |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
+    );
+    let ours = rows.iter().find(|r| r.contender == Contender::Ours);
+    for row in rows {
+        let runs: Vec<String> = row
+            .runs
+            .iter()
+            .map(|m| format!("{:.2} / {:.2}", m.announce.seconds, m.withdraw.seconds))
+            .collect();
+        let mut runs = runs.join(", ");
+        if !row.failures.is_empty() {
+            let _ = write!(runs, " ({} failed)", row.failures.len());
+        }
+        let loads: Vec<String> = row.runs.iter().map(|m| format!("{:.1}", m.load)).collect();
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            row.contender.title(),
+            cell(row.announce(), 2),
+            cell(row.writes(), 2),
+            cell(row.withdraw(), 2),
+            cell(row.deletes(), 2),
+            cell(row.peak_rss_mib(), 1),
+            cell(row.start_rss_mib(), 1),
+            cell(row.cpu_announce(), 2),
+            cell(row.cpu_withdraw(), 2),
+            cell(row.updates(), 0),
+            cell(row.resets(), 0),
+            ratio(ours.and_then(Row::announce), row.announce()),
+            ratio(ours.and_then(Row::withdraw), row.withdraw()),
+            ratio(ours.and_then(Row::peak_rss_mib), row.peak_rss_mib()),
+            ratio(ours.and_then(Row::cpu), row.cpu()),
+            runs,
+            loads.join(" / "),
+        );
+    }
+    for row in rows {
+        for failure in &row.failures {
+            let _ = writeln!(
+                s,
+                "\n- {} failed: {}",
+                row.contender.key(),
+                failure.replace('\n', " ")
+            );
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::announcement::run::Phase;
+
+    fn run(announce: f64, withdraw: f64, rss_mib: u64, cpu: f64) -> Measurement {
+        let phase = |seconds: f64| Phase {
+            seconds,
+            writes_seconds: seconds / 2.0,
+            cpu: vec![cpu / 2.0, cpu / 2.0],
+        };
+        Measurement {
+            announce: phase(announce),
+            withdraw: phase(withdraw),
+            start_rss: vec![rss_mib << 19, rss_mib << 19],
+            peak_rss: vec![rss_mib << 20, (rss_mib << 20) / 2],
+            updates: vec![10, 30],
+            resets: 0,
+            load: 1.0,
+        }
+    }
+
+    #[test]
+    fn rss_is_the_larger_speaker_and_cpu_the_mean_over_both_phases() {
+        let mut row = Row::new(Contender::Ours);
+        row.runs = vec![run(2.0, 1.0, 20, 4.0)];
+        assert_eq!(row.peak_rss_mib(), Some(20.0));
+        assert_eq!(row.start_rss_mib(), Some(10.0));
+        // 2 s per speaker in each phase.
+        assert_eq!(row.cpu(), Some(4.0));
+        assert_eq!(row.updates(), Some(20.0));
+    }
+
+    #[test]
+    fn table_shows_ours_against_metallb_as_ratios() {
+        let mut ours = Row::new(Contender::Ours);
+        ours.runs = vec![run(1.0, 2.0, 10, 1.0)];
+        let mut metallb = Row::new(Contender::Metallb);
+        metallb.runs = vec![run(4.0, 8.0, 40, 4.0)];
+        let text = table(1000, &[ours, metallb]);
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("| MetalLB"))
+            .unwrap_or_default();
+        // announce, withdraw, RSS and CPU ratios: ours is a quarter of MetalLB on each.
+        assert!(line.contains("| 0.25 | 0.25 | 0.25 | 0.25 |"), "{line}");
+        assert!(line.contains("4.00 / 8.00"), "{line}");
+    }
+}
