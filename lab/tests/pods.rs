@@ -130,7 +130,9 @@ fn lab_up_runs_the_metallb_system_pods_as_real_processes() {
     assert!(
         stderr.contains(&format!(
             "ferrolb: kubectl apply -f {}",
-            manifest("metallb.yaml")
+            std::fs::canonicalize(manifest("metallb.yaml"))
+                .unwrap()
+                .display()
         )),
         "{stderr}"
     );
