@@ -20,9 +20,8 @@ type_line() {
 # Prints the router's screen since the last call (blank lines squeezed).
 screen() {
     tmux -S "$tmux_sock" capture-pane -p -J -S -300 -t router | cat -s
-    tmux -S "$tmux_sock" clear-history
-    tmux -S "$tmux_sock" send-keys -t router C-l
-    sleep 0.3
+    # -R resets the pane (its visible lines too); then the scrollback goes.
+    tmux -S "$tmux_sock" send-keys -R -t router \; clear-history -t router
 }
 trap '"$lab" down >/dev/null 2>&1 || true' EXIT
 
@@ -40,24 +39,8 @@ for line in "configure terminal" "router bgp 64512" "neighbor 10.192.0.3 remote-
 done
 screen
 say "the tutorial's ConfigMap"
-"$lab" kubectl create -f - <<'YAML'
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  namespace: metallb-system
-  name: config
-data:
-  config: |
-    peers:
-    - my-asn: 64512
-      peer-asn: 64512
-      peer-address: 10.192.0.7
-    address-pools:
-    - name: my-ip-space
-      protocol: bgp
-      addresses:
-      - 198.51.100.0/24
-YAML
+# manifests/example-config.yaml is the text of the tutorial's heredoc.
+"$lab" kubectl create -f - < manifests/example-config.yaml
 sleep 3
 type_line "show ip bgp summary"
 screen

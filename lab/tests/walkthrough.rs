@@ -26,25 +26,9 @@ const NS: &str = "metallb-system";
 const LONG: Duration = Duration::from_secs(120);
 const NODES: [&str; 2] = ["10.192.0.3", "10.192.0.4"];
 
-/// The tutorial's ConfigMap, as it creates it (`cat <<EOF | kubectl create -f -`).
-const TUTORIAL_CONFIG: &str = "\
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  namespace: metallb-system
-  name: config
-data:
-  config: |
-    peers:
-    - my-asn: 64512
-      peer-asn: 64512
-      peer-address: 10.192.0.7
-    address-pools:
-    - name: my-ip-space
-      protocol: bgp
-      addresses:
-      - 198.51.100.0/24
-";
+/// The tutorial's ConfigMap, which it creates from a heredoc (`cat <<EOF | kubectl create
+/// -f -`): manifests/example-config.yaml is that text.
+const TUTORIAL_CONFIG: &str = include_str!("../../manifests/example-config.yaml");
 
 fn manifest(name: &str) -> String {
     format!("{}/../manifests/{name}", env!("CARGO_MANIFEST_DIR"))
