@@ -258,6 +258,15 @@ async fn sync(speaker: &Speaker, have: &Desired, want: &Desired) -> Result<(), R
             .set_max_paths(want.max_paths.0, want.max_paths.1)
             .await?;
     }
+    // Networks before peers: the engine handles requests in order, so a session that comes
+    // up gets every network at once, then its End-of-RIB (which a graceful-restart helper
+    // takes as the end of our table).
+    for prefix in have.networks.difference(&want.networks) {
+        speaker.withdraw(*prefix).await?;
+    }
+    for prefix in want.networks.difference(&have.networks) {
+        speaker.announce(network_route(*prefix)).await?;
+    }
     for (address, old) in &have.peers {
         match want.peers.get(address) {
             None => speaker.remove_peer(*address).await?,
@@ -285,12 +294,6 @@ async fn sync(speaker: &Speaker, have: &Desired, want: &Desired) -> Result<(), R
         if !have.ranges.contains(range) {
             speaker.add_listen_range(range.clone()).await?;
         }
-    }
-    for prefix in have.networks.difference(&want.networks) {
-        speaker.withdraw(*prefix).await?;
-    }
-    for prefix in want.networks.difference(&have.networks) {
-        speaker.announce(network_route(*prefix)).await?;
     }
     Ok(())
 }

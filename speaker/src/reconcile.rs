@@ -188,6 +188,15 @@ async fn apply(
         }
         sessions.connect_reported.remove(address);
     }
+    // The routes before the new sessions: the core handles requests in order, so a session
+    // that comes up has the whole table at once and its End-of-RIB follows it — after a
+    // graceful restart, an End-of-RIB before the routes would make the router drop them.
+    if let Some(routes) = &plan.routes {
+        let ads = routes.iter().map(advertisement).collect();
+        if let Err(err) = bgp.set_advertisements(ads).await {
+            tracing::error!(op = "updateAds", error = %err, "failed to update BGP advertisements");
+        }
+    }
     for session in &plan.sessions.add {
         let address = session.config.address;
         match bgp.add_peer(session.config.clone()).await {
@@ -201,12 +210,6 @@ async fn apply(
                 tracing::error!(op = "syncPeers", peer = %address, name = session.name.as_str(), error = %err, "failed to create BGP session");
                 engine.session_failed(address);
             }
-        }
-    }
-    if let Some(routes) = &plan.routes {
-        let ads = routes.iter().map(advertisement).collect();
-        if let Err(err) = bgp.set_advertisements(ads).await {
-            tracing::error!(op = "updateAds", error = %err, "failed to update BGP advertisements");
         }
     }
     if let Some(pending) = &plan.pending {

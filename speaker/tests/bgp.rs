@@ -79,6 +79,16 @@ async fn two_speakers_announce_the_tutorials_service_to_frr_from_both_nodes() {
     let mut lab = Lab::start().await;
     let frr = Frr::start(lab.net.host("router"), &frr_config(&NODE_ADDRESSES, ""));
     tutorial(&mut lab, &frr).await;
+    // Without `enableGracefulRestart` (the legacy ConfigMap has none) the speakers send no
+    // Graceful Restart capability: FRR lists only its own.
+    for address in NODE_ADDRESSES {
+        let caps = frr.neighbor(address).unwrap()["neighborCapabilities"].clone();
+        assert_eq!(
+            (&caps["gracefulRestart"], &caps["gracefulRestartCapability"]),
+            (&serde_json::Value::Null, &json!("advertised")),
+            "{address}: {caps}"
+        );
+    }
 
     // The attributes MetalLB's native speaker sends: ORIGIN incomplete and, with no
     // localPref configured, LOCAL_PREF 0 (FRR shows "localpref 0", as in the reference).
@@ -223,20 +233,28 @@ async fn two_speakers_announce_the_tutorials_service_to_frr_from_both_nodes() {
 #[tokio::test]
 async fn two_speakers_announce_the_tutorials_service_to_mini_router_from_both_nodes() {
     let mut lab = Lab::start().await;
-    let binary = workspace_binary("mini-router", "mini-router");
-    let router = MiniRouter::start(
-        &binary,
-        lab.net.host("router"),
-        &[
-            "--asn",
-            "64512",
-            "--listen-range",
-            "10.192.0.0/24",
-            "--hostname",
-            "router",
-        ],
-    );
+    let router = quick_start_mini_router(&lab, false);
     tutorial(&mut lab, &router).await;
+}
+
+/// mini-router in the router namespace as the tutorial starts it (AS 64512, any speaker of
+/// the LAN as a dynamic neighbor), with or without its kernel FIB.
+fn quick_start_mini_router(lab: &Lab, fib: bool) -> MiniRouter {
+    let binary = workspace_binary("mini-router", "mini-router");
+    let args = [
+        "--asn",
+        "64512",
+        "--listen-range",
+        "10.192.0.0/24",
+        "--hostname",
+        "router",
+    ];
+    let ns = lab.net.host("router");
+    if fib {
+        MiniRouter::start_with_fib(&binary, ns, &args)
+    } else {
+        MiniRouter::start(&binary, ns, &args)
+    }
 }
 
 /// The lab with FRR peering with both nodes (`extra` inside `router bgp`), the controller,
@@ -894,19 +912,7 @@ fn stale_at(router: &MiniRouter, prefix: &str) -> Option<bool> {
 #[tokio::test]
 async fn a_speaker_restarted_with_graceful_restart_keeps_its_route_at_the_router_throughout() {
     let mut lab = Lab::start().await;
-    let binary = workspace_binary("mini-router", "mini-router");
-    let router = MiniRouter::start_with_fib(
-        &binary,
-        lab.net.host("router"),
-        &[
-            "--asn",
-            "64512",
-            "--listen-range",
-            "10.192.0.0/24",
-            "--hostname",
-            "router",
-        ],
-    );
+    let router = quick_start_mini_router(&lab, true);
     for object in [
         json!({"apiVersion": "metallb.io/v1beta2", "kind": "BGPPeer", "metadata": {"name": "router"},
                "spec": {"myASN": 64512, "peerASN": 64512, "peerAddress": "10.192.0.7",
