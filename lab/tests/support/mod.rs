@@ -3,6 +3,8 @@
 //! waiting.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
+pub mod tutorial;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
