@@ -4,6 +4,7 @@
 //! No Kubernetes and no CLI live here: the `speaker` and `mini-router` binaries build on
 //! this crate's public API.
 
+pub mod bfd;
 pub mod config;
 pub mod damping;
 mod engine;
