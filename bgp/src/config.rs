@@ -44,6 +44,8 @@ pub struct SpeakerConfig {
     /// ignored (RFC 4271 §6.3). The listen addresses and our end of each session count as
     /// ours without being listed.
     pub local_addresses: Vec<IpAddr>,
+    /// Ports of the BFD task, started with the first peer that has BFD.
+    pub bfd: crate::bfd::ServiceConfig,
 }
 
 impl Default for SpeakerConfig {
@@ -58,6 +60,7 @@ impl Default for SpeakerConfig {
             event_capacity: 1024,
             max_pending_changes: DEFAULT_MAX_PENDING_CHANGES,
             local_addresses: Vec::new(),
+            bfd: crate::bfd::ServiceConfig::default(),
         }
     }
 }
@@ -116,6 +119,10 @@ pub struct PeerConfig {
     /// Graceful restart (RFC 4724): helper only, or restarting speaker too; `None` (the
     /// default) advertises no Graceful Restart capability.
     pub graceful_restart: Option<GracefulRestartConfig>,
+    /// BFD for this peer (FRR `neighbor X bfd [profile NAME]`, MetalLB `bfdProfile`): the
+    /// session is held down while its BFD session is not Up and closed with Cease/10 when
+    /// BFD goes down. Multihop when `ebgp_multihop` is set, single hop otherwise.
+    pub bfd: Option<crate::bfd::Profile>,
 }
 
 impl PeerConfig {
@@ -143,6 +150,7 @@ impl PeerConfig {
             import: true,
             router_id: None,
             graceful_restart: None,
+            bfd: None,
         }
     }
 

@@ -6,6 +6,7 @@
 //! computes what each Established peer must hear ([`crate::export`]) and sends it encoded.
 
 mod advertise;
+mod bfd;
 mod graceful;
 mod originate;
 
@@ -98,6 +99,8 @@ struct PeerEntry {
     peer_restart_time: Option<u16>,
     /// The last session ended as a graceful restart.
     restarted: bool,
+    /// Its BFD session, when configured with BFD.
+    bfd: Option<bfd::BfdLink>,
 }
 
 impl PeerEntry {
@@ -155,6 +158,9 @@ struct Core {
     started: Instant,
     /// The earliest graceful restart deadline of any peer.
     gr_deadline: Option<Instant>,
+    /// The BFD task, started with the first peer that has BFD, and its events.
+    bfd: Option<crate::bfd::Bfd>,
+    bfd_events: Option<mpsc::UnboundedReceiver<crate::bfd::BfdEvent>>,
 }
 
 /// Binds the listeners and spawns the core task; returns the event stream.
@@ -206,6 +212,8 @@ pub(crate) async fn spawn(
         stats: None,
         started: Instant::now(),
         gr_deadline: None,
+        bfd: None,
+        bfd_events: None,
         config,
     };
     core.refresh_own_addresses();
@@ -362,7 +370,8 @@ impl Core {
                     }
                 },
                 Some(message) = from_peers.recv() => self.on_peer_message(message).await,
-                Some((stream, remote)) = inbound.recv() => self.inbound(stream, remote),
+                Some((stream, remote)) = inbound.recv() => self.inbound(stream, remote).await,
+                event = bfd::next_event(&mut self.bfd_events) => self.on_bfd_event(event),
                 () = self.events.writable(), if self.events.has_backlog() => {
                     self.events.flush(|prefix| self.rib.best(prefix));
                 }
@@ -376,7 +385,7 @@ impl Core {
     async fn request(&mut self, request: Request) {
         match request {
             Request::AddPeer(config, reply) => {
-                let _ = reply.send(self.add_peer(config, false));
+                let _ = reply.send(self.add_peer(config, false).await);
             }
             Request::RemovePeer(address, reply) => {
                 let _ = reply.send(self.remove_peer(address).await);
@@ -470,6 +479,13 @@ impl Core {
             Request::Selected(family, reply) => {
                 let _ = reply.send(self.rib.selected(family).collect());
             }
+            Request::BfdSessions(reply) => {
+                let sessions = match &self.bfd {
+                    Some(bfd) => bfd.sessions().await.unwrap_or_default(),
+                    None => Vec::new(),
+                };
+                let _ = reply.send(sessions);
+            }
             Request::Shutdown(_) => {}
         }
     }
@@ -492,11 +508,19 @@ impl Core {
         }
     }
 
-    fn add_peer(&mut self, config: PeerConfig, dynamic: bool) -> Result<(), SpeakerError> {
+    async fn add_peer(
+        &mut self,
+        mut config: PeerConfig,
+        dynamic: bool,
+    ) -> Result<(), SpeakerError> {
         let address = canonical(config.address);
         if self.peers.contains_key(&address) {
             return Err(SpeakerError::PeerExists(address));
         }
+        config.address = address;
+        let bfd = self.bind_bfd(&config).await?;
+        // A configured peer waits for BFD; a dynamic one only exists by its connection.
+        let bfd_held = bfd.is_some() && !dynamic;
         if let Some(password) = &config.password {
             for listener in &self.listeners {
                 set_md5_key(listener.as_ref(), address, password.as_bytes())?;
@@ -506,6 +530,7 @@ impl Core {
             config.clone(),
             self.fsm_config(&config),
             self.from_peers.clone(),
+            bfd_held,
         );
         info!(peer = %address, remote_as = %config.remote_as, dynamic, "peer added");
         self.peers.insert(
@@ -520,6 +545,7 @@ impl Core {
                 retained: None,
                 peer_restart_time: None,
                 restarted: false,
+                bfd,
             },
         );
         Ok(())
@@ -532,7 +558,6 @@ impl Core {
         // Dropping the command channel makes the task send Cease/3 and stop.
         let PeerEntry {
             handle,
-            config,
             session,
             retained,
             ..
@@ -546,7 +571,9 @@ impl Core {
         if let Some(rib_id) = retained.take() {
             self.forget_retained(rib_id);
         }
-        if config.password.is_some() {
+        let link = entry.bfd.take();
+        self.unbind_bfd(link).await;
+        if entry.config.password.is_some() {
             for listener in &self.listeners {
                 let _ = set_md5_key(listener.as_ref(), address, b"");
             }
@@ -557,7 +584,7 @@ impl Core {
 
     /// A connection arrived on a listener: hand it to its peer, create a dynamic peer for a
     /// listen range, or drop it.
-    fn inbound(&mut self, stream: TcpStream, remote: SocketAddr) {
+    async fn inbound(&mut self, stream: TcpStream, remote: SocketAddr) {
         let address = canonical(remote.ip());
         if !self.peers.contains_key(&address) {
             let Some(range) = self.ranges.iter().find(|r| r.range.contains(&address)) else {
@@ -567,7 +594,7 @@ impl Core {
             let mut config = range.template.clone();
             config.address = address;
             config.passive = true;
-            if let Err(err) = self.add_peer(config, true) {
+            if let Err(err) = self.add_peer(config, true).await {
                 warn!(%remote, %err, "cannot create dynamic peer");
                 return;
             }
@@ -955,6 +982,7 @@ impl Core {
                         .collect(),
                 };
                 PeerSummary {
+                    bfd: entry.bfd.as_ref().and_then(|l| l.status(&entry.config)),
                     config: entry.config.clone(),
                     dynamic: entry.dynamic,
                     status,

@@ -154,6 +154,9 @@ pub enum Input {
     /// Close the connection without a NOTIFICATION and stay down until Start: a restarting
     /// speaker leaves this way so that its peers keep its routes (RFC 4724).
     Abandon,
+    /// The BFD session bound to this one went down: send Cease/10 (RFC 9384) if a connection
+    /// is open and stay in Idle, without automatic restart, until the next [`Input::Start`].
+    BfdDown,
 }
 
 /// Something the session task must do.
@@ -195,6 +198,8 @@ pub enum DownReason {
     ConnectionClosed,
     /// Stopped by configuration or command.
     AdminStop,
+    /// The bound BFD session went down (we sent Cease/10 if a connection was open).
+    BfdDown,
 }
 
 impl fmt::Display for DownReason {
@@ -205,6 +210,7 @@ impl fmt::Display for DownReason {
             DownReason::HoldTimerExpired => f.write_str("Hold Timer Expired"),
             DownReason::ConnectionClosed => f.write_str("Connection closed"),
             DownReason::AdminStop => f.write_str("Administratively stopped"),
+            DownReason::BfdDown => f.write_str("BFD down received"),
         }
     }
 }
@@ -384,6 +390,15 @@ impl Fsm {
             Input::ConnectionLost => self.connection_lost(now, &mut actions),
             Input::Message(message) => self.message(message, now, &mut actions),
             Input::DecodeError(n) => self.fail_with(n, now, &mut actions),
+            Input::BfdDown => {
+                if self.has_connection() {
+                    let n = Notification::new(notification::CEASE, cease::BFD_DOWN);
+                    actions.push(Action::Send(Message::Notification(n)));
+                }
+                self.go_idle(DownReason::BfdDown, &mut actions);
+                self.connect_retry_at = None;
+                self.idle_hold_at = None;
+            }
         }
         actions
     }
@@ -1262,6 +1277,35 @@ mod tests {
             (notification::CEASE, cease::ADMIN_SHUTDOWN)
         );
         assert_eq!(fsm.next_deadline(), None);
+    }
+
+    #[test]
+    fn bfd_down_sends_cease_10_and_stays_idle_until_started() {
+        let (mut fsm, now) = established();
+        let actions = fsm.handle(Input::BfdDown, now);
+        let n = sent_notification(&actions).unwrap();
+        assert_eq!((n.code, n.subcode), (notification::CEASE, cease::BFD_DOWN));
+        assert!(actions.contains(&Action::Down(DownReason::BfdDown)));
+        assert_eq!(fsm.state(), SessionState::Idle);
+        assert_eq!(fsm.next_deadline(), None, "no automatic restart");
+        assert!(
+            !fsm.accepts_connection(),
+            "the peer's connections are refused"
+        );
+        fsm.handle(Input::Start, now + Duration::from_secs(1));
+        assert_eq!(fsm.state(), SessionState::Connect);
+    }
+
+    #[test]
+    fn bfd_down_cancels_a_pending_restart_without_sending_anything() {
+        let (mut fsm, now) = established();
+        fsm.handle(Input::ConnectionLost, now);
+        assert!(fsm.deadline(Timer::IdleHold).is_some());
+        let actions = fsm.handle(Input::BfdDown, now);
+        assert_eq!(sent_notification(&actions), None);
+        assert_eq!(fsm.next_deadline(), None);
+        assert!(!fsm.accepts_connection());
+        assert!(fsm.poll_timers(now + Duration::from_secs(600)).is_empty());
     }
 
     #[test]

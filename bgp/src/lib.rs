@@ -31,6 +31,6 @@ pub use packet::{Family, Origin};
 pub use rib::{BestChange, PathView, PeerId, PeerInfo, RouteAttributes, Selected};
 pub use session::PeerStatus;
 pub use speaker::{
-    Event, GracefulRestartStatus, InstanceView, LocalRoute, PeerSummary, RoutePath, RouteView,
-    Speaker, SpeakerError,
+    BfdPeerStatus, Event, GracefulRestartStatus, InstanceView, LocalRoute, PeerSummary, RoutePath,
+    RouteView, Speaker, SpeakerError,
 };

@@ -49,6 +49,9 @@ pub enum SpeakerError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// The BFD session of a peer could not be created.
+    #[error(transparent)]
+    Bfd(#[from] crate::bfd::BfdError),
     /// The core task has stopped (after [`Speaker::shutdown`] or a crash).
     #[error("the BGP speaker has stopped")]
     Stopped,
@@ -107,6 +110,18 @@ pub enum Event {
         /// Why.
         reason: DownReason,
     },
+    /// The BFD session bound to a peer changed state (a Down from Up has taken the BGP
+    /// session down, an Up lets it start).
+    BfdStateChanged {
+        /// The peer.
+        peer: IpAddr,
+        /// Previous state.
+        from: crate::bfd::State,
+        /// New state.
+        to: crate::bfd::State,
+        /// Our diagnostic (why it went down).
+        diagnostic: crate::bfd::Diagnostic,
+    },
     /// A peer's UPDATE was applied.
     RoutesReceived {
         /// The peer.
@@ -141,6 +156,8 @@ pub struct PeerSummary {
     pub received: Vec<(Family, usize)>,
     /// Graceful restart: End-of-RIB markers and what is kept of a restarting peer.
     pub graceful_restart: GracefulRestartStatus,
+    /// Its BFD session, when configured with BFD.
+    pub bfd: Option<BfdPeerStatus>,
     /// When the snapshot was taken.
     pub at: Instant,
 }
@@ -166,6 +183,19 @@ pub struct GracefulRestartStatus {
     pub restarted: bool,
 }
 
+/// A peer's BFD session as BGP sees it (FRR's BFD lines of `show ip bgp neighbors`).
+#[derive(Debug, Clone)]
+pub struct BfdPeerStatus {
+    /// Multihop (RFC 5883) rather than single hop.
+    pub multihop: bool,
+    /// The settings it runs with.
+    pub profile: crate::bfd::Profile,
+    /// The last state BFD reported; `None` before the first report.
+    pub state: Option<crate::bfd::State>,
+    /// When that was, monotonic and wall clock.
+    pub since: Option<(Instant, std::time::SystemTime)>,
+}
+
 /// A request to the core task.
 #[derive(Debug)]
 pub(crate) enum Request {
@@ -184,6 +214,7 @@ pub(crate) enum Request {
     Route(IpNet, oneshot::Sender<Option<RouteView>>),
     Selected(Family, oneshot::Sender<Vec<BestChange>>),
     Instance(oneshot::Sender<InstanceView>),
+    BfdSessions(oneshot::Sender<Vec<crate::bfd::SessionView>>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -303,6 +334,12 @@ impl Speaker {
     /// Router ID, AS, table version, RIB sizes and the event stream's counters.
     pub async fn instance(&self) -> Result<InstanceView, SpeakerError> {
         self.call(Request::Instance).await
+    }
+
+    /// Every BFD session of the peers (`show bfd peers`), sorted by peer; empty when no
+    /// peer has BFD.
+    pub async fn bfd_sessions(&self) -> Result<Vec<crate::bfd::SessionView>, SpeakerError> {
+        self.call(Request::BfdSessions).await
     }
 
     /// Ends every session (Cease/2), withdraws everything and stops the core task.

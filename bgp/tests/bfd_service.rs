@@ -30,6 +30,7 @@ fn service() -> (Bfd, UnboundedReceiver<BfdEvent>, u16, u16) {
     let (bfd, events) = Bfd::start(ServiceConfig {
         single_hop_port: single,
         multihop_port: multi,
+        ..ServiceConfig::default()
     });
     (bfd, events, single, multi)
 }
@@ -65,9 +66,7 @@ async fn wait_state(events: &mut UnboundedReceiver<BfdEvent>, to: State) -> BfdE
     let wait = async {
         loop {
             match events.recv().await {
-                Some(event @ BfdEvent::StateChanged { transition, .. })
-                    if transition.to == to =>
-                {
+                Some(event @ BfdEvent::StateChanged { transition, .. }) if transition.to == to => {
                     return event;
                 }
                 Some(_) => {}
@@ -91,7 +90,9 @@ async fn two_tasks_come_up_and_a_removed_session_says_admin_down() {
             (a_single, b_single)
         };
         a.add(spec(multihop, b_port, fast())).await.unwrap();
-        b.add(spec(multihop, a_port, Profile::default())).await.unwrap();
+        b.add(spec(multihop, a_port, Profile::default()))
+            .await
+            .unwrap();
         wait_state(&mut a_events, State::Up).await;
         wait_state(&mut b_events, State::Up).await;
         let views = a.sessions().await.unwrap();
@@ -107,7 +108,10 @@ async fn two_tasks_come_up_and_a_removed_session_says_admin_down() {
         a.remove(view.spec.key).await.unwrap();
         match wait_state(&mut b_events, State::Down).await {
             BfdEvent::StateChanged { transition, .. } => {
-                assert_eq!(transition.local_diagnostic, Diagnostic::NeighborSignaledDown);
+                assert_eq!(
+                    transition.local_diagnostic,
+                    Diagnostic::NeighborSignaledDown
+                );
                 assert_eq!(
                     transition.remote_diagnostic,
                     Diagnostic::AdministrativelyDown
@@ -180,17 +184,24 @@ async fn packets_below_the_required_ttl_are_discarded() {
         let raw = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
         raw.set_ttl(ttl).unwrap();
         let port = if multihop { a_multi } else { a_single };
-        raw.send_to(&hello(77), (Ipv4Addr::LOCALHOST, port)).unwrap();
+        raw.send_to(&hello(77), (Ipv4Addr::LOCALHOST, port))
+            .unwrap();
         let init = tokio::time::timeout(Duration::from_millis(500), a_events.recv()).await;
         let views = a.sessions().await.unwrap();
         let view = &views[0];
         if taken {
-            assert!(init.is_ok(), "TTL {ttl} (min {minimum_ttl}, multihop {multihop}) taken");
+            assert!(
+                init.is_ok(),
+                "TTL {ttl} (min {minimum_ttl}, multihop {multihop}) taken"
+            );
             assert_eq!(view.state, State::Init);
             assert_eq!(view.remote.discriminator, 77);
             assert_eq!(view.counters.control_in, 1);
         } else {
-            assert!(init.is_err(), "TTL {ttl} (min {minimum_ttl}, multihop {multihop}) discarded");
+            assert!(
+                init.is_err(),
+                "TTL {ttl} (min {minimum_ttl}, multihop {multihop}) discarded"
+            );
             assert_eq!(view.state, State::Down);
             assert_eq!(view.counters.control_in, 0);
         }

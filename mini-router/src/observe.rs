@@ -313,5 +313,6 @@ fn reset_reason(reason: &DownReason) -> String {
         DownReason::HoldTimerExpired => "BGP Notification send (Hold Timer Expired)".to_owned(),
         DownReason::ConnectionClosed => "Peer closed the session".to_owned(),
         DownReason::AdminStop => "Admin. shutdown".to_owned(),
+        DownReason::BfdDown => "BFD down received".to_owned(),
     }
 }

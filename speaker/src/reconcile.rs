@@ -297,6 +297,7 @@ fn on_event(ctx: &mut Context, sessions: &mut Sessions, event: bgp::Event) {
         bgp::Event::Lagged(_)
         | bgp::Event::StateChanged { .. }
         | bgp::Event::RoutesReceived { .. }
+        | bgp::Event::BfdStateChanged { .. }
         | bgp::Event::BestPathChanged(_) => {}
     }
 }

@@ -304,7 +304,9 @@ impl ControlPacket {
         if flags & FLAG_MULTIPOINT != 0 {
             return Err(PacketError::Multipoint);
         }
-        let word = |at: usize| u32::from_be_bytes([fixed[at], fixed[at + 1], fixed[at + 2], fixed[at + 3]]);
+        let word = |at: usize| {
+            u32::from_be_bytes([fixed[at], fixed[at + 1], fixed[at + 2], fixed[at + 3]])
+        };
         let my_discriminator = word(4);
         if my_discriminator == 0 {
             return Err(PacketError::ZeroMyDiscriminator);
@@ -471,7 +473,10 @@ mod tests {
         auth[1] = 0x44;
         auth[3] = 28;
         auth.extend_from_slice(&[1, 4, 0, 0]);
-        assert_eq!(ControlPacket::decode(&auth), Err(PacketError::Authenticated));
+        assert_eq!(
+            ControlPacket::decode(&auth),
+            Err(PacketError::Authenticated)
+        );
     }
 
     #[test]
@@ -483,32 +488,41 @@ mod tests {
 
     fn any_packet() -> impl Strategy<Value = ControlPacket> {
         (
-            (0u8..32, 0u8..4, any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
+            (
+                0u8..32,
+                0u8..4,
+                any::<bool>(),
+                any::<bool>(),
+                any::<bool>(),
+                any::<bool>(),
+            ),
             (1u8..=255, 1u32.., any::<u32>()),
             (any::<u32>(), any::<u32>(), any::<u32>()),
         )
-            .prop_map(|((diag, state, poll, fin, cpi, demand), (mult, my, your), (tx, rx, echo))| {
-                let state = State::from_bits(state);
-                let your = if your == 0 && !matches!(state, State::Down | State::AdminDown) {
-                    1
-                } else {
-                    your
-                };
-                ControlPacket {
-                    diagnostic: Diagnostic::from_code(diag),
-                    state,
-                    poll,
-                    final_: fin && !poll,
-                    control_plane_independent: cpi,
-                    demand,
-                    detect_mult: mult,
-                    my_discriminator: my,
-                    your_discriminator: your,
-                    desired_min_tx: tx,
-                    required_min_rx: rx,
-                    required_min_echo_rx: echo,
-                }
-            })
+            .prop_map(
+                |((diag, state, poll, fin, cpi, demand), (mult, my, your), (tx, rx, echo))| {
+                    let state = State::from_bits(state);
+                    let your = if your == 0 && !matches!(state, State::Down | State::AdminDown) {
+                        1
+                    } else {
+                        your
+                    };
+                    ControlPacket {
+                        diagnostic: Diagnostic::from_code(diag),
+                        state,
+                        poll,
+                        final_: fin && !poll,
+                        control_plane_independent: cpi,
+                        demand,
+                        detect_mult: mult,
+                        my_discriminator: my,
+                        your_discriminator: your,
+                        desired_min_tx: tx,
+                        required_min_rx: rx,
+                        required_min_echo_rx: echo,
+                    }
+                },
+            )
     }
 
     proptest! {

@@ -31,6 +31,11 @@ pub struct ServiceConfig {
     pub single_hop_port: u16,
     /// Port multihop packets are received on (RFC 5883: 4784).
     pub multihop_port: u16,
+    /// Port single-hop packets are sent to, for sessions [`crate::Speaker`] creates (3784;
+    /// another only where a test runs both ends on one host).
+    pub peer_single_hop_port: u16,
+    /// Port multihop packets are sent to, likewise (4784).
+    pub peer_multihop_port: u16,
 }
 
 impl Default for ServiceConfig {
@@ -38,6 +43,8 @@ impl Default for ServiceConfig {
         ServiceConfig {
             single_hop_port: SINGLE_HOP_PORT,
             multihop_port: MULTIHOP_PORT,
+            peer_single_hop_port: SINGLE_HOP_PORT,
+            peer_multihop_port: MULTIHOP_PORT,
         }
     }
 }
@@ -213,14 +220,16 @@ enum Request {
 /// session) when the last handle is dropped.
 #[derive(Debug, Clone)]
 pub struct Bfd {
-    tx: mpsc::Sender<Request>,
+    // Unbounded: requests come from the BGP core alone, a few per configuration change, and
+    // [`Bfd::forget`] must queue behind earlier requests without waiting.
+    tx: mpsc::UnboundedSender<Request>,
 }
 
 impl Bfd {
     /// Spawns the task (on the current tokio runtime) and returns its handle and events.
     /// No socket is opened before the first session.
     pub fn start(config: ServiceConfig) -> (Bfd, mpsc::UnboundedReceiver<BfdEvent>) {
-        let (tx, rx) = mpsc::channel(64);
+        let (tx, rx) = mpsc::unbounded_channel();
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (inbound_tx, inbound_rx) = mpsc::channel(1024);
         let task = Task {
@@ -242,11 +251,15 @@ impl Bfd {
         make: impl FnOnce(oneshot::Sender<T>) -> Request,
     ) -> Result<T, BfdError> {
         let (reply, answer) = oneshot::channel();
-        self.tx
-            .send(make(reply))
-            .await
-            .map_err(|_| BfdError::Stopped)?;
+        self.tx.send(make(reply)).map_err(|_| BfdError::Stopped)?;
         answer.await.map_err(|_| BfdError::Stopped)
+    }
+
+    /// Removes a session without waiting for the task (as [`Bfd::remove`], after every
+    /// request made before); for callers that cannot wait.
+    pub fn forget(&self, key: SessionKey) {
+        let (reply, _) = oneshot::channel();
+        let _ = self.tx.send(Request::Remove(key, reply));
     }
 
     /// Creates a session; its first packet goes at once (unless passive).
@@ -323,7 +336,7 @@ fn canonical(ip: IpAddr) -> IpAddr {
 impl Task {
     async fn run(
         mut self,
-        mut requests: mpsc::Receiver<Request>,
+        mut requests: mpsc::UnboundedReceiver<Request>,
         mut inbound: mpsc::Receiver<Inbound>,
     ) {
         loop {
@@ -400,7 +413,11 @@ impl Task {
             .sessions
             .get(&discriminator)
             .is_some_and(|e| e.spec.local != spec.local);
-        let socket = if rebind { Some(self.sender(&spec)?) } else { None };
+        let socket = if rebind {
+            Some(self.sender(&spec)?)
+        } else {
+            None
+        };
         let Some(entry) = self.sessions.get_mut(&discriminator) else {
             return Err(BfdError::NoSuchSession(spec.key));
         };
@@ -599,9 +616,7 @@ impl Task {
                     } else {
                         debug!(peer = %key.peer, multihop = key.multihop, from = %transition.from, to = %transition.to, diagnostic = %transition.local_diagnostic, "BFD session state change");
                     }
-                    let _ = self
-                        .events
-                        .send(BfdEvent::StateChanged { key, transition });
+                    let _ = self.events.send(BfdEvent::StateChanged { key, transition });
                 }
             }
         }

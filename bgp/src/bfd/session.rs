@@ -259,7 +259,12 @@ impl Session {
         }
         if packet.state == State::AdminDown {
             if self.state != State::Down {
-                self.set_state(State::Down, Diagnostic::NeighborSignaledDown, now, &mut actions);
+                self.set_state(
+                    State::Down,
+                    Diagnostic::NeighborSignaledDown,
+                    now,
+                    &mut actions,
+                );
             }
         } else {
             match (self.state, packet.state) {
@@ -269,9 +274,12 @@ impl Session {
                 (State::Down, State::Init) | (State::Init, State::Init | State::Up) => {
                     self.set_state(State::Up, Diagnostic::None, now, &mut actions)
                 }
-                (State::Up, State::Down) => {
-                    self.set_state(State::Down, Diagnostic::NeighborSignaledDown, now, &mut actions)
-                }
+                (State::Up, State::Down) => self.set_state(
+                    State::Down,
+                    Diagnostic::NeighborSignaledDown,
+                    now,
+                    &mut actions,
+                ),
                 _ => {}
             }
         }

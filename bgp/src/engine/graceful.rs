@@ -187,6 +187,9 @@ impl Core {
                     let _ = self.rib.remove_peer(rib_id, &mut self.changes);
                 }
                 entry.handle.task.abort();
+                if let (Some(link), Some(bfd)) = (entry.bfd, &self.bfd) {
+                    bfd.forget(link.key);
+                }
             }
         }
     }

@@ -92,6 +92,10 @@ pub mod cease {
     pub const CONNECTION_COLLISION: u8 = 7;
     /// Out of Resources.
     pub const OUT_OF_RESOURCES: u8 = 8;
+    /// Hard Reset (RFC 8538).
+    pub const HARD_RESET: u8 = 9;
+    /// BFD Down (RFC 9384): the BFD session bound to the BGP session went down.
+    pub const BFD_DOWN: u8 = 10;
 }
 
 /// A NOTIFICATION message: an error code, a subcode and diagnostic data.
@@ -182,6 +186,8 @@ impl Notification {
             (CEASE, cease::OTHER_CONFIG_CHANGE) => "Other Configuration Change",
             (CEASE, cease::CONNECTION_COLLISION) => "Connection Collision Resolution",
             (CEASE, cease::OUT_OF_RESOURCES) => "Out of Resources",
+            (CEASE, cease::HARD_RESET) => "Hard Reset",
+            (CEASE, cease::BFD_DOWN) => "BFD Down",
             _ => "Unknown Subcode",
         }
     }

@@ -114,6 +114,12 @@ pub enum ToPeer {
         /// Cease subcode.
         subcode: u8,
     },
+    /// The bound BFD session changed: Down closes the session with Cease/10 and holds it in
+    /// Idle (no start, no connection taken) until Up.
+    Bfd {
+        /// Whether BFD is Up.
+        up: bool,
+    },
     /// Encoded UPDATE messages for the session of this generation.
     Send {
         /// Session generation these were encoded for.
@@ -138,8 +144,14 @@ pub struct PeerHandle {
     pub task: JoinHandle<()>,
 }
 
-/// Spawns the session task of a peer.
-pub fn spawn_peer(config: PeerConfig, fsm: FsmConfig, core: mpsc::Sender<FromPeer>) -> PeerHandle {
+/// Spawns the session task of a peer; `bfd_held` keeps it in Idle until [`ToPeer::Bfd`]
+/// says BFD is Up.
+pub fn spawn_peer(
+    config: PeerConfig,
+    fsm: FsmConfig,
+    core: mpsc::Sender<FromPeer>,
+    bfd_held: bool,
+) -> PeerHandle {
     let (tx, rx) = mpsc::unbounded_channel();
     let status = Arc::new(Mutex::new(PeerStatus::new()));
     let session = PeerSession {
@@ -153,6 +165,7 @@ pub fn spawn_peer(config: PeerConfig, fsm: FsmConfig, core: mpsc::Sender<FromPee
         candidate: None,
         generation: 0,
         outbox: VecDeque::new(),
+        bfd_held,
     };
     let task = tokio::spawn(session.run());
     PeerHandle { tx, status, task }
@@ -175,6 +188,8 @@ struct PeerSession {
     /// never waits for the core outside its `select!`, so a busy core cannot stop the
     /// timers.
     outbox: VecDeque<FromPeer>,
+    /// Held in Idle while the bound BFD session is not Up.
+    bfd_held: bool,
 }
 
 /// One thing that happened, taken out of the `select!` so the borrows of its futures end.
@@ -190,7 +205,7 @@ enum Event {
 
 impl PeerSession {
     async fn run(mut self) {
-        if !self.config.shutdown {
+        if self.may_start() {
             self.input(Input::Start).await;
         }
         loop {
@@ -275,7 +290,9 @@ impl PeerSession {
             }
             ToPeer::Start => {
                 self.config.shutdown = false;
-                self.input(Input::Start).await;
+                if self.may_start() {
+                    self.input(Input::Start).await;
+                }
             }
             ToPeer::Stop { subcode } => {
                 self.config.shutdown = true;
@@ -294,7 +311,23 @@ impl PeerSession {
             ToPeer::Reset { subcode } => {
                 self.input(Input::Stop { subcode }).await;
                 self.close_connection();
-                if !self.config.shutdown {
+                if self.may_start() {
+                    self.input(Input::Start).await;
+                }
+            }
+            ToPeer::Bfd { up: false } => {
+                self.bfd_held = true;
+                if self.fsm.state() != SessionState::Idle {
+                    info!(peer = %self.config.address, "BFD down: closing the session (Cease/10) until BFD is up again");
+                }
+                self.input(Input::BfdDown).await;
+                self.close_connection();
+            }
+            ToPeer::Bfd { up: true } => {
+                let was_held = self.bfd_held;
+                self.bfd_held = false;
+                if was_held && self.may_start() {
+                    info!(peer = %self.config.address, "BFD up: starting the session");
                     self.input(Input::Start).await;
                 }
             }
@@ -484,6 +517,11 @@ impl PeerSession {
                 }
             }
         }
+    }
+
+    /// Whether the session may start: not administratively down, not held by BFD.
+    fn may_start(&self) -> bool {
+        !self.config.shutdown && !self.bfd_held
     }
 
     async fn input(&mut self, input: Input) {

@@ -81,7 +81,7 @@ fn sent(actions: &[Action]) -> Vec<ControlPacket> {
 
 #[test]
 fn every_received_state_in_every_local_state_moves_as_rfc_5880_6_8_6() {
-    use Diagnostic::{None as NoDiag, NeighborSignaledDown as Signaled};
+    use Diagnostic::{NeighborSignaledDown as Signaled, None as NoDiag};
     use State::*;
     // (local state, received state, state after, diagnostic after)
     let table = [
@@ -100,19 +100,32 @@ fn every_received_state_in_every_local_state_moves_as_rfc_5880_6_8_6() {
         (AdminDown, Down, AdminDown, Diagnostic::AdministrativelyDown),
         (AdminDown, Init, AdminDown, Diagnostic::AdministrativelyDown),
         (AdminDown, Up, AdminDown, Diagnostic::AdministrativelyDown),
-        (AdminDown, AdminDown, AdminDown, Diagnostic::AdministrativelyDown),
+        (
+            AdminDown,
+            AdminDown,
+            AdminDown,
+            Diagnostic::AdministrativelyDown,
+        ),
     ];
     for (local, received, after, diagnostic) in table {
         let (mut s, t0) = session_in(local);
         let actions = s.receive(&from_peer(received), t0 + ms(10));
         assert_eq!(s.state(), after, "{local} receiving {received}");
-        assert_eq!(s.local_diagnostic(), diagnostic, "{local} receiving {received}");
+        assert_eq!(
+            s.local_diagnostic(),
+            diagnostic,
+            "{local} receiving {received}"
+        );
         let expected: Vec<_> = if after == local {
             Vec::new()
         } else {
             vec![(local, after, diagnostic)]
         };
-        assert_eq!(transitions(&actions), expected, "{local} receiving {received}");
+        assert_eq!(
+            transitions(&actions),
+            expected,
+            "{local} receiving {received}"
+        );
         if after != local {
             // A state change is told to the peer at once.
             let packets = sent(&actions);
@@ -129,7 +142,11 @@ fn detection_timeout_takes_init_and_up_down_with_diagnostic_1_and_forgets_the_pe
     for local in [State::Init, State::Up] {
         let (mut s, t0) = session_in(local);
         let deadline = s.detection_deadline().unwrap_or(t0);
-        assert!(s.poll_timers(deadline - ms(1)).iter().all(|a| matches!(a, Action::Send(_))));
+        assert!(
+            s.poll_timers(deadline - ms(1))
+                .iter()
+                .all(|a| matches!(a, Action::Send(_)))
+        );
         assert_eq!(s.state(), local);
         let actions = s.poll_timers(deadline);
         assert_eq!(
@@ -162,8 +179,9 @@ fn operator_admin_down_from_every_state_and_back_to_down() {
             transitions(&actions),
             [(local, State::AdminDown, Diagnostic::AdministrativelyDown)]
         );
-        assert!(sent(&actions).iter().any(|p| p.state == State::AdminDown
-            && p.diagnostic == Diagnostic::AdministrativelyDown));
+        assert!(sent(&actions).iter().any(
+            |p| p.state == State::AdminDown && p.diagnostic == Diagnostic::AdministrativelyDown
+        ));
         assert_eq!(s.detection_deadline(), None, "no detection in AdminDown");
         let actions = s.set_config(config(), t0 + ms(10));
         assert_eq!(
@@ -197,7 +215,10 @@ fn three_way_handshake_between_two_machines() {
     // a's first packet: Down, your discriminator unknown.
     let first = sent(&a.poll_timers(t0));
     assert_eq!(first.len(), 1);
-    assert_eq!((first[0].state, first[0].your_discriminator), (State::Down, 0));
+    assert_eq!(
+        (first[0].state, first[0].your_discriminator),
+        (State::Down, 0)
+    );
     let reply = sent(&b.receive(&first[0], t0));
     assert_eq!(b.state(), State::Init);
     let init = reply.iter().find(|p| p.state == State::Init).copied();
@@ -264,7 +285,10 @@ fn coming_up_polls_for_the_configured_interval_and_final_ends_the_poll() {
     let actions = s.receive(&from_peer(State::Init), t0);
     assert_eq!(s.state(), State::Up);
     let packets = sent(&actions);
-    assert!(packets.iter().all(|p| p.poll && p.state == State::Up), "{packets:?}");
+    assert!(
+        packets.iter().all(|p| p.poll && p.state == State::Up),
+        "{packets:?}"
+    );
     assert_eq!(packets.first().map(|p| p.desired_min_tx), Some(300_000));
     assert!(s.polling());
     // A faster TX applies at once, during the poll.
@@ -297,7 +321,10 @@ fn a_slower_tx_while_up_waits_for_the_final() {
     let packets = sent(&actions);
     assert_eq!(packets.len(), 1, "a Poll goes at once: {packets:?}");
     assert!(packets[0].poll);
-    assert_eq!(packets[0].desired_min_tx, 900_000, "the new value is advertised");
+    assert_eq!(
+        packets[0].desired_min_tx, 900_000,
+        "the new value is advertised"
+    );
     assert_eq!(s.tx_interval(), ms(300), "but not used before the Final");
     s.receive(&fin, t0 + ms(20));
     assert_eq!(s.tx_interval(), ms(900));
@@ -358,15 +385,7 @@ fn jitter_keeps_intervals_between_75_and_100_percent_or_90_with_multiplier_1() {
             detect_mult: mult,
             ..Timers::DEFAULT
         };
-        let mut s = Session::new(
-            LOCAL,
-            SessionConfig {
-                timers,
-                ..config()
-            },
-            99,
-            t0,
-        );
+        let mut s = Session::new(LOCAL, SessionConfig { timers, ..config() }, 99, t0);
         s.receive(&from_peer(State::Init), t0);
         let mut fin = from_peer(State::Up);
         fin.final_ = true;
@@ -387,7 +406,10 @@ fn jitter_keeps_intervals_between_75_and_100_percent_or_90_with_multiplier_1() {
         let max = seen.iter().max().copied().unwrap_or_default();
         assert!(min >= ms(3 * low), "mult {mult}: {min:?}");
         assert!(max <= ms(3 * high), "mult {mult}: {max:?}");
-        assert!(max - min > ms(20), "mult {mult}: jitter varies ({min:?}..{max:?})");
+        assert!(
+            max - min > ms(20),
+            "mult {mult}: jitter varies ({min:?}..{max:?})"
+        );
     }
 }
 
