@@ -408,6 +408,9 @@ impl Core {
                 };
                 let _ = reply.send(result);
             }
+            Request::SetBfd(address, profile, reply) => {
+                let _ = reply.send(self.set_bfd(address, profile).await);
+            }
             Request::Reset(address, reply) => {
                 let result = match address {
                     Some(address) => match self.peers.get(&address) {

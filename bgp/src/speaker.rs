@@ -202,13 +202,21 @@ pub(crate) enum Request {
     AddPeer(PeerConfig, oneshot::Sender<Result<(), SpeakerError>>),
     RemovePeer(IpAddr, oneshot::Sender<Result<(), SpeakerError>>),
     SetShutdown(IpAddr, bool, oneshot::Sender<Result<(), SpeakerError>>),
+    SetBfd(
+        IpAddr,
+        Option<crate::bfd::Profile>,
+        oneshot::Sender<Result<(), SpeakerError>>,
+    ),
     Reset(Option<IpAddr>, oneshot::Sender<Result<(), SpeakerError>>),
     AddListenRange(ListenRange, oneshot::Sender<Result<(), SpeakerError>>),
     RemoveListenRange(IpNet, oneshot::Sender<Result<(), SpeakerError>>),
     Announce(LocalRoute, oneshot::Sender<Result<(), SpeakerError>>),
     Withdraw(IpNet, oneshot::Sender<Result<(), SpeakerError>>),
     SetAdvertisements(Vec<Advertisement>, oneshot::Sender<()>),
-    SetMaxPaths { ebgp: u16, ibgp: u16 },
+    SetMaxPaths {
+        ebgp: u16,
+        ibgp: u16,
+    },
     Peers(oneshot::Sender<Vec<PeerSummary>>),
     Routes(Family, oneshot::Sender<Vec<RouteView>>),
     Route(IpNet, oneshot::Sender<Option<RouteView>>),
@@ -262,6 +270,18 @@ impl Speaker {
     pub async fn set_shutdown(&self, address: IpAddr, shutdown: bool) -> Result<(), SpeakerError> {
         self.call(|r| Request::SetShutdown(address, shutdown, r))
             .await?
+    }
+
+    /// `neighbor X bfd [profile NAME]` / `no neighbor X bfd` on a running peer, without
+    /// resetting its BGP session: new timers take effect through a BFD Poll Sequence; BFD
+    /// added to an Established session watches it from then on; BFD removed releases a
+    /// session held by it.
+    pub async fn set_bfd(
+        &self,
+        address: IpAddr,
+        profile: Option<crate::bfd::Profile>,
+    ) -> Result<(), SpeakerError> {
+        self.call(|r| Request::SetBfd(address, profile, r)).await?
     }
 
     /// `clear ip bgp ADDR` (or every peer with `None`): resets the session (Cease/4).

@@ -170,6 +170,7 @@ pub fn neighbor(
         graceful_restart: graceful_restart(peer),
         nsf_wait: state != SessionState::Established
             && peer.graceful_restart.restart_deadline.is_some(),
+        bfd: peer.bfd.as_ref().map(|b| neighbor_bfd(b, peer.at)),
     }
 }
 
@@ -302,6 +303,74 @@ fn capabilities(n: &bgp::Negotiated, config: &bgp::PeerConfig) -> CapabilitiesVi
             }),
         families,
         ..CapabilitiesView::default()
+    }
+}
+
+/// The BFD lines of a neighbor: the settings it runs with, BFD's last report.
+fn neighbor_bfd(b: &bgp::BfdPeerStatus, at: Instant) -> crate::view::NeighborBfdView {
+    let timers = &b.profile.timers;
+    crate::view::NeighborBfdView {
+        multihop: b.multihop,
+        detect_multiplier: timers.detect_mult,
+        min_rx_ms: timers.required_min_rx.as_millis() as u64,
+        min_tx_ms: timers.desired_min_tx.as_millis() as u64,
+        status: match b.state {
+            None => "Unknown",
+            Some(bgp::bfd::State::Up) => "Up",
+            Some(bgp::bfd::State::AdminDown) => "Admin Down",
+            Some(bgp::bfd::State::Down | bgp::bfd::State::Init) => "Down",
+        },
+        last_update: b
+            .since
+            .map(|(since, _)| at.saturating_duration_since(since)),
+    }
+}
+
+/// One BFD session for `show bfd peers`: `local` is our address for it (configured, or
+/// the BGP connection's), `interface` the one towards a single-hop peer.
+pub fn bfd_peer(
+    s: &bgp::bfd::SessionView,
+    local: Option<IpAddr>,
+    interface: Option<String>,
+    at: Instant,
+) -> crate::view::BfdPeerView {
+    use bgp::bfd::State;
+    let ms = |d: std::time::Duration| d.as_millis() as u64;
+    let timers = &s.spec.profile.timers;
+    crate::view::BfdPeerView {
+        peer: s.spec.key.peer,
+        local: s.spec.local.or(local),
+        multihop: s.spec.key.multihop,
+        interface: if s.spec.key.multihop { None } else { interface },
+        id: s.local_discriminator,
+        remote_id: s.remote.discriminator,
+        passive: s.spec.profile.passive,
+        minimum_ttl: s.spec.profile.minimum_ttl,
+        status: match s.state {
+            State::AdminDown => "shutdown",
+            State::Down => "down",
+            State::Init => "init",
+            State::Up => "up",
+        },
+        since_secs: at.saturating_duration_since(s.since).as_secs(),
+        diagnostic: s.local_diagnostic.frr_name(),
+        remote_diagnostic: s.remote.diagnostic.frr_name(),
+        local_timers: crate::view::BfdTimersView {
+            detect_multiplier: timers.detect_mult,
+            receive_ms: ms(timers.required_min_rx),
+            transmit_ms: ms(timers.desired_min_tx),
+            echo_receive_ms: 0,
+        },
+        remote_timers: crate::view::BfdTimersView {
+            detect_multiplier: s.remote.detect_mult,
+            receive_ms: ms(s.remote.required_min_rx),
+            transmit_ms: ms(s.remote.desired_min_tx),
+            echo_receive_ms: ms(s.remote.required_min_echo_rx),
+        },
+        control_in: s.counters.control_in,
+        control_out: s.counters.control_out,
+        up_events: s.counters.up_events,
+        down_events: s.counters.down_events,
     }
 }
 

@@ -14,7 +14,7 @@ use ipnet::IpNet;
 use tokio::sync::mpsc;
 
 use crate::cli::command::{Afi, RemoteAs};
-use crate::config::{DEFAULT_MAXIMUM_PATHS, NeighborConfig, RunningConfig};
+use crate::config::{BfdConfig, DEFAULT_MAXIMUM_PATHS, NeighborConfig, RunningConfig};
 
 /// FRR's default keepalive and hold timers (`timers bgp 60 180`).
 const DEFAULT_TIMERS: (u16, u16) = (60, 180);
@@ -50,14 +50,18 @@ pub fn desired(cfg: &RunningConfig, default_router_id: Ipv4Addr) -> Option<Desir
             .and_then(|g| bgp.peer_groups.get(g))
             .map(|g| &g.conf);
         let effective = merge(group, neighbor);
-        if let Some(mut peer) = peer_config(*address, &effective) {
+        if let Some(mut peer) = peer_config(*address, &effective, cfg.bfd.as_ref()) {
             peer.graceful_restart = bgp.graceful_restart.engine();
             peers.insert(*address, peer);
         }
     }
     let mut ranges = Vec::new();
     for group in bgp.peer_groups.values() {
-        let template = peer_config(IpAddr::V4(Ipv4Addr::UNSPECIFIED), &group.conf);
+        let template = peer_config(
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            &group.conf,
+            cfg.bfd.as_ref(),
+        );
         if let Some(mut template) = template {
             template.graceful_restart = bgp.graceful_restart.engine();
             for range in &group.listen_ranges {
@@ -109,12 +113,44 @@ fn merge(group: Option<&NeighborConfig>, own: &NeighborConfig) -> NeighborConfig
             .clone()
             .or_else(|| group.update_source.clone()),
         ebgp_multihop: own.ebgp_multihop.or(group.ebgp_multihop),
+        bfd: own.bfd.clone().or_else(|| group.bfd.clone()),
         families,
     }
 }
 
+/// The BFD settings of a neighbor with `bfd [profile NAME]`: the profile's, FRR's defaults
+/// where it sets nothing or does not exist (yet; FRR applies it when it is created).
+fn bfd_profile(
+    choice: &Option<Option<String>>,
+    bfd: Option<&BfdConfig>,
+) -> Option<bgp::bfd::Profile> {
+    let name = choice.as_ref()?;
+    let profile = name
+        .as_ref()
+        .and_then(|n| bfd?.profiles.get(n))
+        .cloned()
+        .unwrap_or_default();
+    let defaults = bgp::bfd::Profile::default();
+    let ms = |v: Option<u32>, default: Duration| {
+        v.map_or(default, |ms| Duration::from_millis(u64::from(ms)))
+    };
+    Some(bgp::bfd::Profile {
+        name: name.clone(),
+        timers: bgp::bfd::Timers {
+            desired_min_tx: ms(profile.transmit_interval, defaults.timers.desired_min_tx),
+            required_min_rx: ms(profile.receive_interval, defaults.timers.required_min_rx),
+            detect_mult: profile
+                .detect_multiplier
+                .unwrap_or(defaults.timers.detect_mult),
+        },
+        passive: profile.passive,
+        minimum_ttl: profile.minimum_ttl.unwrap_or(defaults.minimum_ttl),
+        shutdown: profile.shutdown,
+    })
+}
+
 /// The engine's settings for one neighbor (None while it has no remote AS).
-fn peer_config(address: IpAddr, n: &NeighborConfig) -> Option<PeerConfig> {
+fn peer_config(address: IpAddr, n: &NeighborConfig, bfd: Option<&BfdConfig>) -> Option<PeerConfig> {
     let remote_as = match n.remote_as? {
         RemoteAs::Asn(asn) => bgp::RemoteAs::Asn(asn),
         RemoteAs::Internal => bgp::RemoteAs::Internal,
@@ -131,6 +167,7 @@ fn peer_config(address: IpAddr, n: &NeighborConfig) -> Option<PeerConfig> {
     peer.description = n.description.clone();
     peer.local_address = n.update_source.as_deref().and_then(|s| s.parse().ok());
     peer.ebgp_multihop = n.ebgp_multihop.map(|ttl| ttl.unwrap_or(255));
+    peer.bfd = bfd_profile(&n.bfd, bfd);
     peer.families = [
         (Afi::Ipv4, bgp::Family::Ipv4Unicast),
         (Afi::Ipv6, bgp::Family::Ipv6Unicast),
@@ -273,6 +310,9 @@ async fn sync(speaker: &Speaker, have: &Desired, want: &Desired) -> Result<(), R
             Some(new) if only_shutdown_differs(old, new) => {
                 speaker.set_shutdown(*address, new.shutdown).await?
             }
+            Some(new) if only_bfd_differs(old, new) => {
+                speaker.set_bfd(*address, new.bfd.clone()).await?
+            }
             Some(new) if new != old => {
                 speaker.remove_peer(*address).await?;
                 speaker.add_peer(new.clone()).await?;
@@ -310,6 +350,15 @@ fn only_shutdown_differs(old: &PeerConfig, new: &PeerConfig) -> bool {
     old.shutdown != new.shutdown
         && PeerConfig {
             shutdown: new.shutdown,
+            ..old.clone()
+        } == *new
+}
+
+/// BFD settings change without resetting the BGP session (FRR does not reset it either).
+fn only_bfd_differs(old: &PeerConfig, new: &PeerConfig) -> bool {
+    old.bfd != new.bfd
+        && PeerConfig {
+            bfd: new.bfd.clone(),
             ..old.clone()
         } == *new
 }
@@ -402,6 +451,37 @@ mod tests {
         );
         let peer = &disabled.peers[&"10.192.0.3".parse::<IpAddr>().unwrap()];
         assert_eq!(peer.graceful_restart, None);
+    }
+
+    #[test]
+    fn neighbors_with_bfd_get_their_profile_or_the_defaults() {
+        let d = want(
+            "bfd\n profile fast\n  transmit-interval 100\n  receive-interval 150\n  detect-multiplier 5\n  passive-mode\n  minimum-ttl 250\n exit\n!\nrouter bgp 64512\n neighbor 10.0.0.1 remote-as 64512\n neighbor 10.0.0.1 bfd profile fast\n neighbor 10.0.0.2 remote-as 64512\n neighbor 10.0.0.2 bfd\n neighbor 10.0.0.3 remote-as 64512\n neighbor 10.0.0.4 remote-as 64512\n neighbor 10.0.0.4 bfd profile later\n",
+        );
+        let peer = |a: &str| d.peers[&a.parse::<IpAddr>().unwrap()].bfd.clone();
+        let fast = peer("10.0.0.1").unwrap();
+        assert_eq!(fast.name.as_deref(), Some("fast"));
+        assert_eq!(fast.timers.desired_min_tx, Duration::from_millis(100));
+        assert_eq!(fast.timers.required_min_rx, Duration::from_millis(150));
+        assert_eq!(fast.timers.detect_mult, 5);
+        assert!(fast.passive);
+        assert_eq!(fast.minimum_ttl, 250);
+        assert_eq!(peer("10.0.0.2"), Some(bgp::bfd::Profile::default()));
+        assert_eq!(peer("10.0.0.3"), None);
+        let later = peer("10.0.0.4").unwrap();
+        assert_eq!(later.name.as_deref(), Some("later"));
+        assert_eq!(later.timers, bgp::bfd::Timers::DEFAULT);
+    }
+
+    #[test]
+    fn a_bfd_change_is_not_a_reconfiguration() {
+        let a = PeerConfig::new("10.0.0.1".parse().unwrap(), bgp::RemoteAs::Internal);
+        let b = PeerConfig {
+            bfd: Some(bgp::bfd::Profile::default()),
+            ..a.clone()
+        };
+        assert!(only_bfd_differs(&a, &b));
+        assert!(!only_bfd_differs(&a, &PeerConfig { hold_time: 9, ..b }));
     }
 
     #[test]

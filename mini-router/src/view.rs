@@ -432,6 +432,8 @@ pub struct NeighborView {
     /// Down, with the routes of its last session kept while it restarts (FRR's "NSF
     /// passive").
     pub nsf_wait: bool,
+    /// Its BFD session, when configured with BFD.
+    pub bfd: Option<NeighborBfdView>,
 }
 
 impl NeighborView {
@@ -554,4 +556,75 @@ pub struct VersionView {
     pub kernel: String,
     /// Build facts, one per quoted word of the "configured with" line.
     pub build: Vec<String>,
+}
+
+/// One BFD session as `show bfd peers` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BfdPeerView {
+    /// The peer's address.
+    pub peer: IpAddr,
+    /// Our address for the session (FRR's `local-address`), when known.
+    pub local: Option<IpAddr>,
+    /// Multihop (RFC 5883).
+    pub multihop: bool,
+    /// The interface towards a single-hop peer, when known.
+    pub interface: Option<String>,
+    /// Our discriminator (`ID`).
+    pub id: u32,
+    /// The peer's discriminator (`Remote ID`, 0 while unknown).
+    pub remote_id: u32,
+    /// Passive role.
+    pub passive: bool,
+    /// Minimum TTL accepted (multihop only).
+    pub minimum_ttl: u8,
+    /// `down`, `init`, `up` or `shutdown`.
+    pub status: &'static str,
+    /// Seconds since the session went up or down.
+    pub since_secs: u64,
+    /// Our diagnostic in FRR's words.
+    pub diagnostic: &'static str,
+    /// The peer's diagnostic in FRR's words.
+    pub remote_diagnostic: &'static str,
+    /// Our timers.
+    pub local_timers: BfdTimersView,
+    /// The peer's timers as last heard.
+    pub remote_timers: BfdTimersView,
+    /// Control packets received.
+    pub control_in: u64,
+    /// Control packets sent.
+    pub control_out: u64,
+    /// Times the session came up.
+    pub up_events: u64,
+    /// Times it went down from up.
+    pub down_events: u64,
+}
+
+/// BFD timers in FRR's units (milliseconds; 0 echo receive = disabled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BfdTimersView {
+    /// Detect multiplier.
+    pub detect_multiplier: u8,
+    /// Required minimum receive interval, ms.
+    pub receive_ms: u64,
+    /// Desired minimum transmit interval, ms.
+    pub transmit_ms: u64,
+    /// Required minimum echo receive interval, ms.
+    pub echo_receive_ms: u64,
+}
+
+/// A neighbor's BFD lines in `show ip bgp neighbors`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NeighborBfdView {
+    /// Multihop (RFC 5883).
+    pub multihop: bool,
+    /// Detect multiplier configured.
+    pub detect_multiplier: u8,
+    /// Receive interval configured, ms.
+    pub min_rx_ms: u64,
+    /// Transmit interval configured, ms.
+    pub min_tx_ms: u64,
+    /// `Up`, `Down`, `Admin Down`, or `Unknown` before BFD reported.
+    pub status: &'static str,
+    /// Time since BFD last reported, `None` for never.
+    pub last_update: Option<Duration>,
 }

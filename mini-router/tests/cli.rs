@@ -703,6 +703,7 @@ fn show_help_uses_frr_help_strings() {
     assert_eq!(
         tokens,
         [
+            "bfd",
             "bgp",
             "interface",
             "ip",

@@ -184,6 +184,7 @@ fn down(node: &str, ever_up: bool, reset_ago: u64, reason: &str) -> NeighborView
         // FRR's default Helper mode; nothing received from a peer that is down.
         graceful_restart: GracefulRestartView::default(),
         nsf_wait: false,
+        bfd: None,
     }
 }
 

@@ -108,6 +108,40 @@ impl Core {
         }
     }
 
+    /// Changes a running peer's BFD settings without touching its BGP session.
+    pub(super) async fn set_bfd(
+        &mut self,
+        address: IpAddr,
+        profile: Option<crate::bfd::Profile>,
+    ) -> Result<(), SpeakerError> {
+        let Some(entry) = self.peers.get(&address) else {
+            return Err(SpeakerError::NoSuchPeer(address));
+        };
+        let mut config = entry.config.clone();
+        config.bfd = profile;
+        let old = entry.bfd.clone();
+        let link = match (old, spec_of(&config, &self.config.bfd), &self.bfd) {
+            (Some(link), Some(spec), Some(bfd)) if link.key == spec.key => {
+                bfd.update(spec).await?;
+                Some(link)
+            }
+            (old, _, _) => {
+                self.unbind_bfd(old).await;
+                self.bind_bfd(&config).await?
+            }
+        };
+        let Some(entry) = self.peers.get_mut(&address) else {
+            return Err(SpeakerError::NoSuchPeer(address));
+        };
+        if link.is_none() {
+            // Nothing holds the session any more.
+            let _ = entry.handle.tx.send(ToPeer::Bfd { up: true });
+        }
+        entry.config = config;
+        entry.bfd = link;
+        Ok(())
+    }
+
     /// A BFD session changed state: BGP follows.
     pub(super) fn on_bfd_event(&mut self, event: BfdEvent) {
         let BfdEvent::StateChanged { key, transition } = event;

@@ -16,6 +16,48 @@ pub enum Mode {
     ConfigRouter,
     /// `address-family …` inside `router bgp`, prompt `HOST(config-router-af)#`.
     ConfigRouterAf(Afi),
+    /// `bfd`, prompt `HOST(config-bfd)#`.
+    ConfigBfd,
+    /// `profile NAME` inside `bfd`, prompt `HOST(config-bfd-profile)#`.
+    ConfigBfdProfile(ProfileName),
+}
+
+/// A BFD profile's name, kept inline so that [`Mode`] stays `Copy` (FRR allows 64
+/// characters, `BFD_PROFNAMELEN`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProfileName {
+    len: u8,
+    bytes: [u8; ProfileName::MAX],
+}
+
+impl ProfileName {
+    /// The longest name FRR accepts.
+    pub const MAX: usize = 64;
+
+    /// The name, if it is not longer than [`ProfileName::MAX`] bytes.
+    pub fn new(name: &str) -> Option<ProfileName> {
+        let len = name.len();
+        if len > Self::MAX {
+            return None;
+        }
+        let mut bytes = [0u8; Self::MAX];
+        bytes[..len].copy_from_slice(name.as_bytes());
+        Some(ProfileName {
+            len: len as u8,
+            bytes,
+        })
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for ProfileName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
 }
 
 impl Mode {
@@ -26,6 +68,8 @@ impl Mode {
             Mode::Config => format!("{host}(config)# "),
             Mode::ConfigRouter => format!("{host}(config-router)# "),
             Mode::ConfigRouterAf(_) => format!("{host}(config-router-af)# "),
+            Mode::ConfigBfd => format!("{host}(config-bfd)# "),
+            Mode::ConfigBfdProfile(_) => format!("{host}(config-bfd-profile)# "),
         }
     }
 
@@ -36,6 +80,8 @@ impl Mode {
             Mode::Config => Some(Mode::Enable),
             Mode::ConfigRouter => Some(Mode::Config),
             Mode::ConfigRouterAf(_) => Some(Mode::ConfigRouter),
+            Mode::ConfigBfd => Some(Mode::Config),
+            Mode::ConfigBfdProfile(_) => Some(Mode::ConfigBfd),
         }
     }
 }
@@ -119,10 +165,28 @@ pub enum Show {
         /// The one-line-per-interface table.
         brief: bool,
     },
+    /// `show bfd peers [brief|counters] [json]`.
+    BfdPeers {
+        /// What of each session is shown.
+        view: BfdView,
+        /// `json` was given.
+        json: bool,
+    },
     /// `show running-config`.
     RunningConfig,
     /// `show version`.
     Version,
+}
+
+/// What `show bfd peers` shows of each session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BfdView {
+    /// Everything (the default).
+    Full,
+    /// `brief`: one line each.
+    Brief,
+    /// `counters`: packet and event counters.
+    Counters,
 }
 
 /// The part of a BGP table a `show bgp` command displays.
@@ -262,6 +326,16 @@ pub enum ConfigChange {
         /// `no` form.
         negate: bool,
     },
+    /// `bfd`: enter the BFD configuration.
+    Bfd,
+    /// `no bfd`: remove every profile.
+    NoBfd,
+    /// `profile NAME` inside `bfd`: create or enter a profile.
+    BfdProfile(ProfileName),
+    /// `no profile NAME`.
+    NoBfdProfile(ProfileName),
+    /// One setting of the profile being configured (or its default with `no`).
+    BfdProfileSet(BfdProfileSetting),
 }
 
 /// One of the global graceful restart settings (FRR's `bgp graceful-restart …`).
@@ -277,6 +351,26 @@ pub enum GracefulRestartSetting {
     StalePathTime(Option<u16>),
     /// `bgp graceful-restart preserve-fw-state`: set the Forwarding State bit.
     PreserveFwState,
+}
+
+/// A setting inside `bfd` → `profile NAME`, with FRR's ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BfdProfileSetting {
+    /// `detect-multiplier (2-255)`; None = `no detect-multiplier` (3).
+    DetectMultiplier(Option<u8>),
+    /// `transmit-interval (10-60000)` ms; None = the default (300).
+    TransmitInterval(Option<u32>),
+    /// `receive-interval (10-60000)` ms; None = the default (300).
+    ReceiveInterval(Option<u32>),
+    /// `[no] passive-mode`.
+    PassiveMode(bool),
+    /// `minimum-ttl (1-254)`; None = `no minimum-ttl` (254).
+    MinimumTtl(Option<u8>),
+    /// `[no] shutdown`.
+    Shutdown(bool),
+    /// `[no] echo-mode`, `echo-interval`, `echo receive-interval` …: the Echo function,
+    /// which mini-router does not implement (refused when turned on).
+    Echo(bool),
 }
 
 /// A neighbor option and its value.
@@ -307,6 +401,8 @@ pub enum NeighborSetting {
     Activate,
     /// `maximum-prefix N` in the current address family.
     MaximumPrefix(u32),
+    /// `bfd [profile NAME]`.
+    Bfd(Option<String>),
 }
 
 /// Which neighbor option a `no neighbor … OPTION` resets.
@@ -332,6 +428,10 @@ pub enum NeighborField {
     Activate,
     /// `maximum-prefix`.
     MaximumPrefix,
+    /// `bfd`: BFD off for the neighbor.
+    Bfd,
+    /// `bfd profile [NAME]`: back to the default profile, BFD stays on.
+    BfdProfile,
 }
 
 impl NeighborSetting {
@@ -348,6 +448,7 @@ impl NeighborSetting {
             NeighborSetting::EbgpMultihop(_) => NeighborField::EbgpMultihop,
             NeighborSetting::Activate => NeighborField::Activate,
             NeighborSetting::MaximumPrefix(_) => NeighborField::MaximumPrefix,
+            NeighborSetting::Bfd(_) => NeighborField::Bfd,
         }
     }
 }

@@ -9,7 +9,7 @@ use super::command::{
     NeighborSetting, PeerRef, PrefixQuery, RemoteAs, Show,
 };
 use super::token::TokenKind::{self, Ipv4, Ipv4Prefix, Ipv6, Ipv6Prefix, Line, Range, Word};
-use super::tree::{Args, Node, Tree, ValueSource};
+use super::tree::{Args, Node, Roots, Tree, ValueSource};
 
 const JSON_STR: &str = "JavaScript Object Notation";
 const BGP_STR: &str = "BGP information";
@@ -23,12 +23,14 @@ const ASN: TokenKind = Range(1, 4294967295);
 
 /// The command tree of mini-router, built once.
 pub static TREE: LazyLock<Tree> = LazyLock::new(|| {
-    Tree::new(
-        enable_roots(),
-        config_roots(),
-        router_roots(),
-        router_af_roots(),
-    )
+    Tree::new(Roots {
+        enable: enable_roots(),
+        config: config_roots(),
+        router: router_roots(),
+        router_af: router_af_roots(),
+        bfd: with_mode_common(super::bfd::bfd_roots()),
+        bfd_profile: with_mode_common(super::bfd::profile_roots()),
+    })
 });
 
 fn kw(word: &'static str, help: &'static str) -> Node {
@@ -51,6 +53,11 @@ fn mode_common() -> Vec<Node> {
         kw("quit", EXIT_STR).run(|_| Some(Command::Exit)),
         kw("do", "To run exec commands in config mode").redirect(Mode::Enable),
     ]
+}
+
+fn with_mode_common(mut roots: Vec<Node>) -> Vec<Node> {
+    roots.extend(mode_common());
+    roots
 }
 
 fn enable_roots() -> Vec<Node> {
@@ -134,6 +141,7 @@ fn show_children() -> Vec<Node> {
         kw("interface", "Interface status and configuration")
             .run(build_show)
             .then([kw("brief", "Interface status and configuration summary").run(build_show)]),
+        super::bfd::show_node(),
         kw("running-config", "Current operating configuration").run(build_show),
         kw("version", "Displays zebra version").run(build_show),
     ]
@@ -284,17 +292,24 @@ fn config_roots() -> Vec<Node> {
             .then([arg(Line, "Service").run(build_compat)]),
         forwarding("ip"),
         forwarding("ipv6"),
-        kw("no", NO_STR).then([
-            forwarding("ip"),
-            forwarding("ipv6"),
-            kw("hostname", "Reset system's network name")
-                .run(build_config)
-                .then([arg(Word("WORD"), "Host name of this router").run(build_config)]),
-            kw("router", "Enable a routing process").then([kw("bgp", BGP_STR)
-                .run(build_config)
-                .then([arg(ASN, "AS number").run(build_config)])]),
-        ]),
     ];
+    v.extend(super::bfd::config_roots());
+    v.push(
+        kw("no", NO_STR).then(
+            [
+                forwarding("ip"),
+                forwarding("ipv6"),
+                kw("hostname", "Reset system's network name")
+                    .run(build_config)
+                    .then([arg(Word("WORD"), "Host name of this router").run(build_config)]),
+                kw("router", "Enable a routing process").then([kw("bgp", BGP_STR)
+                    .run(build_config)
+                    .then([arg(ASN, "AS number").run(build_config)])]),
+            ]
+            .into_iter()
+            .chain(super::bfd::config_no_roots()),
+        ),
+    );
     v.extend(mode_common());
     v
 }
@@ -531,6 +546,7 @@ fn neighbor_options(negate: bool, af_only: bool, is_word: bool) -> Vec<Node> {
         )
         .run(build_config)
         .then([arg(Range(1, 255), "maximum hop count").run(build_config)]),
+        super::bfd::neighbor_option(negate, build_config),
     ]);
     let group_name = arg(Word("PGNAME"), "Peer-group name").run(build_config);
     if is_word {
@@ -681,6 +697,13 @@ fn build_neighbor(a: &Args, neg: bool) -> Option<ConfigChange> {
         return match a.number(0) {
             Some(n) => set(NeighborSetting::MaximumPrefix(u32::try_from(n).ok()?)),
             None => unset(NeighborField::MaximumPrefix),
+        };
+    }
+    if a.has("bfd") {
+        return match (neg, a.has("profile")) {
+            (false, _) => set(NeighborSetting::Bfd(a.after("profile").map(str::to_string))),
+            (true, true) => unset(NeighborField::BfdProfile),
+            (true, false) => unset(NeighborField::Bfd),
         };
     }
     if a.has("peer-group") {

@@ -1,6 +1,7 @@
 //! The CLI language: the command tree as data (parsing, `?` help, TAB completion from one
 //! definition), typed commands, and output filters.
 
+pub mod bfd;
 pub mod command;
 pub mod defs;
 pub mod filter;

@@ -216,6 +216,25 @@ pub struct Tree {
     config: Vec<Node>,
     router: Vec<Node>,
     router_af: Vec<Node>,
+    bfd: Vec<Node>,
+    bfd_profile: Vec<Node>,
+}
+
+/// The root nodes of each mode, to assemble a [`Tree`].
+#[derive(Debug, Clone, Default)]
+pub struct Roots {
+    /// Privileged exec mode.
+    pub enable: Vec<Node>,
+    /// Global configuration.
+    pub config: Vec<Node>,
+    /// `router bgp`.
+    pub router: Vec<Node>,
+    /// `address-family` inside `router bgp`.
+    pub router_af: Vec<Node>,
+    /// `bfd`.
+    pub bfd: Vec<Node>,
+    /// `profile NAME` inside `bfd`.
+    pub bfd_profile: Vec<Node>,
 }
 
 /// Values known to the running router that `?` help lists under some tokens.
@@ -238,17 +257,22 @@ pub struct HelpItem {
 
 impl Tree {
     /// Assembles a tree from each mode's root nodes.
-    pub fn new(
-        enable: Vec<Node>,
-        config: Vec<Node>,
-        router: Vec<Node>,
-        router_af: Vec<Node>,
-    ) -> Tree {
+    pub fn new(roots: Roots) -> Tree {
+        let Roots {
+            enable,
+            config,
+            router,
+            router_af,
+            bfd,
+            bfd_profile,
+        } = roots;
         Tree {
             enable,
             config,
             router,
             router_af,
+            bfd,
+            bfd_profile,
         }
     }
 
@@ -259,6 +283,8 @@ impl Tree {
             Mode::Config => &self.config,
             Mode::ConfigRouter => &self.router,
             Mode::ConfigRouterAf(_) => &self.router_af,
+            Mode::ConfigBfd => &self.bfd,
+            Mode::ConfigBfdProfile(_) => &self.bfd_profile,
         }
     }
 

@@ -15,8 +15,8 @@ use ipnet::IpNet;
 use thiserror::Error;
 
 use crate::cli::command::{
-    Afi, ConfigChange, GracefulRestartSetting, Mode, NeighborField, NeighborSetting, PeerRef,
-    RemoteAs,
+    Afi, BfdProfileSetting, ConfigChange, GracefulRestartSetting, Mode, NeighborField,
+    NeighborSetting, PeerRef, RemoteAs,
 };
 
 /// The whole running configuration.
@@ -26,6 +26,32 @@ pub struct RunningConfig {
     pub hostname: String,
     /// The `router bgp` instance, if configured.
     pub bgp: Option<BgpConfig>,
+    /// The `bfd` node, if configured.
+    pub bfd: Option<BfdConfig>,
+}
+
+/// `bfd` and its profiles (bfdd's configuration in FRR).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BfdConfig {
+    /// Profiles by name.
+    pub profiles: BTreeMap<String, BfdProfileConfig>,
+}
+
+/// `profile NAME` inside `bfd`: what is not set keeps FRR's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BfdProfileConfig {
+    /// `detect-multiplier` (default 3).
+    pub detect_multiplier: Option<u8>,
+    /// `transmit-interval`, ms (default 300).
+    pub transmit_interval: Option<u32>,
+    /// `receive-interval`, ms (default 300).
+    pub receive_interval: Option<u32>,
+    /// `shutdown`.
+    pub shutdown: bool,
+    /// `passive-mode`.
+    pub passive: bool,
+    /// `minimum-ttl` (default 254; multihop sessions only).
+    pub minimum_ttl: Option<u8>,
 }
 
 /// `router bgp ASN` and everything under it.
@@ -161,6 +187,8 @@ pub struct NeighborConfig {
     pub update_source: Option<String>,
     /// `ebgp-multihop [TTL]`: Some(None) is the keyword alone (TTL 255).
     pub ebgp_multihop: Option<Option<u8>>,
+    /// `bfd [profile NAME]`: Some(None) is BFD with the default settings.
+    pub bfd: Option<Option<String>>,
     /// Per address family settings (absent: the defaults).
     pub families: BTreeMap<Afi, NeighborAfConfig>,
 }
@@ -209,6 +237,13 @@ pub struct AfConfig {
 /// `--enable-multipath=256`, as the reference captures were).
 pub const DEFAULT_MAXIMUM_PATHS: u16 = 256;
 
+/// bfdd's default detect multiplier.
+pub const BFD_DEFAULT_DETECT_MULTIPLIER: u8 = 3;
+/// bfdd's default transmit and receive intervals, ms.
+pub const BFD_DEFAULT_INTERVAL_MS: u32 = 300;
+/// bfdd's default minimum TTL of multihop sessions.
+pub const BFD_DEFAULT_MINIMUM_TTL: u8 = 254;
+
 /// A configuration change refused, in FRR's words.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ConfigError {
@@ -245,6 +280,9 @@ pub enum ConfigError {
     /// An option that applies to neighbors, given to a peer-group name or vice versa.
     #[error("% Invalid command for a peer-group: {0}")]
     NotForPeerGroup(&'static str),
+    /// The BFD Echo function, which mini-router does not implement.
+    #[error("% BFD echo mode is not supported: mini-router runs BFD in asynchronous mode only")]
+    EchoUnsupported,
 }
 
 impl Default for RunningConfig {
@@ -252,6 +290,7 @@ impl Default for RunningConfig {
         RunningConfig {
             hostname: "mini-router".to_string(),
             bgp: None,
+            bfd: None,
         }
     }
 }
@@ -262,6 +301,7 @@ impl RunningConfig {
         RunningConfig {
             hostname: hostname.to_string(),
             bgp: None,
+            bfd: None,
         }
     }
 
@@ -304,6 +344,41 @@ impl RunningConfig {
                 self.bgp_mut()?;
                 Ok(Some(Mode::ConfigRouterAf(*family)))
             }
+            ConfigChange::Bfd => {
+                self.bfd.get_or_insert_default();
+                Ok(Some(Mode::ConfigBfd))
+            }
+            ConfigChange::NoBfd => {
+                self.bfd = None;
+                Ok(None)
+            }
+            ConfigChange::BfdProfile(name) => {
+                self.bfd
+                    .get_or_insert_default()
+                    .profiles
+                    .entry(name.as_str().to_string())
+                    .or_default();
+                Ok(Some(Mode::ConfigBfdProfile(*name)))
+            }
+            ConfigChange::NoBfdProfile(name) => {
+                if let Some(bfd) = &mut self.bfd {
+                    bfd.profiles.remove(name.as_str());
+                }
+                Ok(None)
+            }
+            ConfigChange::BfdProfileSet(setting) => {
+                let Mode::ConfigBfdProfile(name) = mode else {
+                    return Ok(None);
+                };
+                let profile = self
+                    .bfd
+                    .get_or_insert_default()
+                    .profiles
+                    .entry(name.as_str().to_string())
+                    .or_default();
+                profile.apply(*setting)?;
+                Ok(None)
+            }
             other => {
                 self.bgp_mut()?.apply(other, afi)?;
                 Ok(None)
@@ -313,6 +388,32 @@ impl RunningConfig {
 
     fn bgp_mut(&mut self) -> Result<&mut BgpConfig, ConfigError> {
         self.bgp.as_mut().ok_or(ConfigError::NoBgp)
+    }
+}
+
+impl BfdProfileConfig {
+    /// Applies a setting; a value equal to FRR's default is stored as unset, since FRR
+    /// writes only what differs from it.
+    fn apply(&mut self, setting: BfdProfileSetting) -> Result<(), ConfigError> {
+        match setting {
+            BfdProfileSetting::DetectMultiplier(m) => {
+                self.detect_multiplier = m.filter(|m| *m != BFD_DEFAULT_DETECT_MULTIPLIER);
+            }
+            BfdProfileSetting::TransmitInterval(ms) => {
+                self.transmit_interval = ms.filter(|ms| *ms != BFD_DEFAULT_INTERVAL_MS);
+            }
+            BfdProfileSetting::ReceiveInterval(ms) => {
+                self.receive_interval = ms.filter(|ms| *ms != BFD_DEFAULT_INTERVAL_MS);
+            }
+            BfdProfileSetting::PassiveMode(on) => self.passive = on,
+            BfdProfileSetting::MinimumTtl(ttl) => {
+                self.minimum_ttl = ttl.filter(|t| *t != BFD_DEFAULT_MINIMUM_TTL);
+            }
+            BfdProfileSetting::Shutdown(on) => self.shutdown = on,
+            BfdProfileSetting::Echo(true) => return Err(ConfigError::EchoUnsupported),
+            BfdProfileSetting::Echo(false) => {}
+        }
+        Ok(())
     }
 }
 
@@ -458,7 +559,12 @@ impl BgpConfig {
             | ConfigChange::FrrCompat(_)
             | ConfigChange::RouterBgp(_)
             | ConfigChange::NoRouterBgp(_)
-            | ConfigChange::AddressFamily(_) => {}
+            | ConfigChange::AddressFamily(_)
+            | ConfigChange::Bfd
+            | ConfigChange::NoBfd
+            | ConfigChange::BfdProfile(_)
+            | ConfigChange::NoBfdProfile(_)
+            | ConfigChange::BfdProfileSet(_) => {}
         }
         Ok(())
     }
@@ -507,6 +613,10 @@ impl BgpConfig {
                     .or_insert(NeighborAfConfig::default_for(afi))
                     .maximum_prefix = Some(*m);
             }
+            // `bfd` alone keeps a profile set before, as FRR does.
+            NeighborSetting::Bfd(profile) => {
+                n.bfd = Some(profile.clone().or_else(|| n.bfd.clone().flatten()));
+            }
             NeighborSetting::PeerGroup(_) => {}
         }
         Ok(())
@@ -534,6 +644,12 @@ fn unset(n: &mut NeighborConfig, field: NeighborField, afi: Afi) {
                 .entry(afi)
                 .or_insert(NeighborAfConfig::default_for(afi))
                 .maximum_prefix = None;
+        }
+        NeighborField::Bfd => n.bfd = None,
+        NeighborField::BfdProfile => {
+            if n.bfd.is_some() {
+                n.bfd = Some(None);
+            }
         }
     }
 }

@@ -6,8 +6,8 @@
 use std::fmt::Write as _;
 
 use super::{
-    BgpConfig, GracefulRestartConfig, GracefulRestartMode, NeighborAfConfig, NeighborConfig,
-    RunningConfig,
+    BfdConfig, BgpConfig, GracefulRestartConfig, GracefulRestartMode, NeighborAfConfig,
+    NeighborConfig, RunningConfig,
 };
 use crate::cli::command::Afi;
 
@@ -55,6 +55,10 @@ pub fn config_file(cfg: &RunningConfig, env: &Environment) -> String {
     out.push_str("service integrated-vtysh-config\n!\n");
     if let Some(bgp) = &cfg.bgp {
         write_bgp(&mut out, bgp);
+        out.push_str("!\n");
+    }
+    if let Some(bfd) = &cfg.bfd {
+        write_bfd(&mut out, bfd);
         out.push_str("!\n");
     }
     out.push_str("end\n");
@@ -133,12 +137,46 @@ fn write_graceful_restart(out: &mut String, gr: &GracefulRestartConfig) {
     }
 }
 
+/// bfdd's block: each profile with only what differs from the defaults.
+fn write_bfd(out: &mut String, bfd: &BfdConfig) {
+    out.push_str("bfd\n");
+    for (name, p) in &bfd.profiles {
+        let _ = writeln!(out, " profile {name}");
+        if let Some(m) = p.detect_multiplier {
+            let _ = writeln!(out, "  detect-multiplier {m}");
+        }
+        if let Some(ms) = p.transmit_interval {
+            let _ = writeln!(out, "  transmit-interval {ms}");
+        }
+        if let Some(ms) = p.receive_interval {
+            let _ = writeln!(out, "  receive-interval {ms}");
+        }
+        if p.shutdown {
+            out.push_str("  shutdown\n");
+        }
+        if p.passive {
+            out.push_str("  passive-mode\n");
+        }
+        if let Some(ttl) = p.minimum_ttl {
+            let _ = writeln!(out, "  minimum-ttl {ttl}");
+        }
+        out.push_str(" exit\n !\n");
+    }
+    out.push_str("exit\n");
+}
+
 fn write_options(out: &mut String, name: &str, n: &NeighborConfig) {
     if let Some(d) = &n.description {
         let _ = writeln!(out, " neighbor {name} description {d}");
     }
     if n.shutdown {
         let _ = writeln!(out, " neighbor {name} shutdown");
+    }
+    if let Some(profile) = &n.bfd {
+        let _ = writeln!(out, " neighbor {name} bfd");
+        if let Some(p) = profile {
+            let _ = writeln!(out, " neighbor {name} bfd profile {p}");
+        }
     }
     if let Some(p) = &n.password {
         let _ = writeln!(out, " neighbor {name} password {p}");

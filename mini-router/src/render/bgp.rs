@@ -635,6 +635,9 @@ pub fn neighbors(list: &[NeighborView], hostname: &str) -> String {
     for n in list {
         neighbor(&mut out, n, hostname);
         out.push('\n');
+        if let Some(b) = &n.bfd {
+            let _ = super::bfd::neighbor(&mut out, b);
+        }
     }
     out.push('\n');
     out
@@ -899,6 +902,9 @@ pub fn neighbors_json(list: &[NeighborView]) -> String {
                 "nextConnectTimerDueInMsecs".into(),
                 json!(due.saturating_mul(1000)),
             );
+        }
+        if let Some(b) = &n.bfd {
+            m.insert("peerBfdInfo".into(), super::bfd::neighbor_json(b));
         }
         top.insert(n.address.to_string(), Value::Object(m));
     }

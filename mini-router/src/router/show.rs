@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bgp::{Family, Speaker};
 
 use super::{Router, environment};
-use crate::cli::command::{Afi, BgpView, PrefixQuery, Show};
+use crate::cli::command::{Afi, BfdView, BgpView, PrefixQuery, Show};
 use crate::config::write::running_config;
 use crate::observe;
 use crate::render;
@@ -38,6 +38,7 @@ pub(super) async fn render(router: &mut Router, show: &Show) -> Result<String, S
                 render::system::interfaces(&list)
             })
         }
+        Show::BfdPeers { view, json } => bfd_peers(router, *view, *json).await,
         Show::RunningConfig => Ok(running_config(&router.config, &environment())),
         Show::Version => Ok(render::system::version(&version(&router.config.hostname))),
     }
@@ -157,6 +158,46 @@ async fn restart_timers(speaker: &Speaker, route: &mut RouteView) -> Result<(), 
             });
     }
     Ok(())
+}
+
+/// `show bfd peers …`: the BFD sessions of the BGP neighbors, with the local address of
+/// their BGP connection and the interface towards single-hop peers, as bfdd knows them from
+/// bgpd and zebra.
+async fn bfd_peers(router: &Router, view: BfdView, json: bool) -> Result<String, String> {
+    let (sessions, peers) = match router.reconciler.speaker() {
+        Some(speaker) => (
+            speaker.bfd_sessions().await.map_err(failed)?,
+            speaker.peers().await.map_err(failed)?,
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    let interfaces = crate::links::interfaces().await.unwrap_or_default();
+    let now = std::time::Instant::now();
+    let list: Vec<_> = sessions
+        .iter()
+        .map(|s| {
+            let peer = s.spec.key.peer;
+            let connection = peers
+                .iter()
+                .find(|p| p.config.address == peer)
+                .and_then(|p| p.status.local.map(|l| l.ip()));
+            let on_link = interfaces.iter().find_map(|i| {
+                i.addresses
+                    .iter()
+                    .find(|a| a.contains(&peer) && a.addr() != peer)
+                    .map(|a| (i.name.clone(), a.addr()))
+            });
+            let local = connection.or(on_link.as_ref().map(|(_, a)| *a));
+            observe::bfd_peer(s, local, on_link.map(|(name, _)| name), now)
+        })
+        .collect();
+    Ok(match (view, json) {
+        (BfdView::Counters, false) => render::bfd::peers_counters(&list),
+        (BfdView::Counters, true) => render::bfd::peers_counters_json(&list),
+        (BfdView::Brief, false) => render::bfd::peers_brief(&list),
+        (BfdView::Full, false) => render::bfd::peers(&list),
+        (_, true) => render::bfd::peers_json(&list),
+    })
 }
 
 fn no_such_neighbor(json: bool) -> String {
