@@ -299,6 +299,8 @@ struct Entry {
     counters: Counters,
     since: Instant,
     since_wall: SystemTime,
+    /// When the last packet the session took arrived.
+    last_received: Option<Instant>,
 }
 
 struct Task {
@@ -398,6 +400,7 @@ impl Task {
                 counters: Counters::default(),
                 since: now,
                 since_wall: SystemTime::now(),
+                last_received: None,
             },
         );
         self.schedule(discriminator, None);
@@ -557,8 +560,10 @@ impl Task {
             return;
         }
         entry.counters.control_in += 1;
+        let now = Instant::now();
+        entry.last_received = Some(now);
         let before = entry.session.next_deadline();
-        let actions = entry.session.receive(&packet, Instant::now());
+        let actions = entry.session.receive(&packet, now);
         self.apply(discriminator, actions);
         self.schedule(discriminator, before);
     }
@@ -611,8 +616,13 @@ impl Task {
                         entry.counters.down_events += 1;
                     }
                     let key = entry.spec.key;
+                    // How long the peer had been silent: the detection time actually taken
+                    // when the session goes down by timeout.
+                    let silent_ms = entry.last_received.map_or(0, |at| {
+                        entry.since.saturating_duration_since(at).as_millis() as u64
+                    });
                     if transition.to == State::Up || transition.from == State::Up {
-                        info!(peer = %key.peer, multihop = key.multihop, from = %transition.from, to = %transition.to, diagnostic = %transition.local_diagnostic, remote_diagnostic = %transition.remote_diagnostic, "BFD session state change");
+                        info!(peer = %key.peer, multihop = key.multihop, from = %transition.from, to = %transition.to, diagnostic = %transition.local_diagnostic, remote_diagnostic = %transition.remote_diagnostic, silent_ms, "BFD session state change");
                     } else {
                         debug!(peer = %key.peer, multihop = key.multihop, from = %transition.from, to = %transition.to, diagnostic = %transition.local_diagnostic, "BFD session state change");
                     }

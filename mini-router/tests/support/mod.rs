@@ -8,7 +8,9 @@
 //! run left behind (their process id is gone) are swept the first time one is created.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+pub mod bird;
 pub mod frr;
+pub mod frr_stack;
 pub mod speaker;
 pub mod tmux;
 
