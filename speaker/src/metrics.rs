@@ -31,6 +31,122 @@ impl PeerLabel {
     }
 }
 
+/// The labels of the `metallb_bfd_*` series, as MetalLB's FRR exporter sets them
+/// (`frr-tools/metrics/collector/bfd.go`): the peer's address and the VRF.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BfdLabels {
+    /// The peer's address (no port, as bfdd's `peer`).
+    pub peer: String,
+    /// Always `default` here.
+    pub vrf: String,
+}
+
+impl BfdLabels {
+    /// The labels of the BFD session with `peer`.
+    pub fn new(peer: IpAddr) -> Self {
+        BfdLabels {
+            peer: peer.to_string(),
+            vrf: "default".to_owned(),
+        }
+    }
+}
+
+/// One BFD session's reading for the `metallb_bfd_*` series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BfdReading {
+    /// The session is Up.
+    pub up: bool,
+    /// Control packets received.
+    pub control_in: u64,
+    /// Control packets sent.
+    pub control_out: u64,
+    /// Times it came up.
+    pub up_events: u64,
+    /// Times it went down from up.
+    pub down_events: u64,
+}
+
+/// MetalLB's BFD series. Its exporter emits the counts as Prometheus counters whose names
+/// have no `_total`; an OpenMetrics counter here would gain one, so they are gauges that
+/// carry the counts under MetalLB's exact names.
+#[derive(Default)]
+struct BfdMetrics {
+    session_up: Family<BfdLabels, Gauge>,
+    control_packet_input: Family<BfdLabels, Gauge>,
+    control_packet_output: Family<BfdLabels, Gauge>,
+    echo_packet_input: Family<BfdLabels, Gauge>,
+    echo_packet_output: Family<BfdLabels, Gauge>,
+    session_up_events: Family<BfdLabels, Gauge>,
+    session_down_events: Family<BfdLabels, Gauge>,
+    zebra_notifications: Family<BfdLabels, Gauge>,
+}
+
+impl BfdMetrics {
+    fn register(&self, registry: &mut Registry) {
+        for (name, help, family) in [
+            (
+                "metallb_bfd_session_up",
+                "BFD session state (1 is up, 0 is down)",
+                &self.session_up,
+            ),
+            (
+                "metallb_bfd_control_packet_input",
+                "Number of received BFD control packets",
+                &self.control_packet_input,
+            ),
+            (
+                "metallb_bfd_control_packet_output",
+                "Number of sent BFD control packets",
+                &self.control_packet_output,
+            ),
+            (
+                "metallb_bfd_echo_packet_input",
+                "Number of received BFD echo packets",
+                &self.echo_packet_input,
+            ),
+            (
+                "metallb_bfd_echo_packet_output",
+                "Number of sent BFD echo packets",
+                &self.echo_packet_output,
+            ),
+            (
+                "metallb_bfd_session_up_events",
+                "Number of BFD session up events",
+                &self.session_up_events,
+            ),
+            (
+                "metallb_bfd_session_down_events",
+                "Number of BFD session down events",
+                &self.session_down_events,
+            ),
+            (
+                "metallb_bfd_zebra_notifications",
+                "Number of BFD zebra notifications",
+                &self.zebra_notifications,
+            ),
+        ] {
+            registry.register(name, help, family.clone());
+        }
+    }
+
+    fn families(&self) -> [&Family<BfdLabels, Gauge>; 8] {
+        [
+            &self.session_up,
+            &self.control_packet_input,
+            &self.control_packet_output,
+            &self.echo_packet_input,
+            &self.echo_packet_output,
+            &self.session_up_events,
+            &self.session_down_events,
+            &self.zebra_notifications,
+        ]
+    }
+}
+
+fn gauge_value(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
 /// The labels of `metallb_speaker_announced`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct AnnouncedLabels {
@@ -54,6 +170,9 @@ pub struct SpeakerMetrics {
     announced: Family<AnnouncedLabels, Gauge>,
     /// The UPDATE count last read per session, to turn the core's totals into increments.
     updates_seen: HashMap<PeerLabel, u64>,
+    bfd: BfdMetrics,
+    /// The BFD sessions that have series.
+    bfd_peers: std::collections::HashSet<BfdLabels>,
 }
 
 impl SpeakerMetrics {
@@ -86,7 +205,46 @@ impl SpeakerMetrics {
             "Services being announced from this node. This is desired state, it does not guarantee that the routing protocols have converged",
             m.announced.clone(),
         );
+        m.bfd.register(registry);
         m
+    }
+
+    /// The BFD sessions as the core reports them now: their series are set, and those of
+    /// sessions that went away are removed (bfdd no longer lists them either).
+    pub fn bfd_sessions(&mut self, readings: &[(IpAddr, BfdReading)]) {
+        let now: std::collections::HashSet<BfdLabels> = readings
+            .iter()
+            .map(|(peer, _)| BfdLabels::new(*peer))
+            .collect();
+        for gone in self.bfd_peers.difference(&now) {
+            for family in self.bfd.families() {
+                family.remove(gone);
+            }
+        }
+        for (peer, r) in readings {
+            let labels = BfdLabels::new(*peer);
+            let b = &self.bfd;
+            b.session_up.get_or_create(&labels).set(i64::from(r.up));
+            b.control_packet_input
+                .get_or_create(&labels)
+                .set(gauge_value(r.control_in));
+            b.control_packet_output
+                .get_or_create(&labels)
+                .set(gauge_value(r.control_out));
+            b.echo_packet_input.get_or_create(&labels).set(0);
+            b.echo_packet_output.get_or_create(&labels).set(0);
+            b.session_up_events
+                .get_or_create(&labels)
+                .set(gauge_value(r.up_events));
+            b.session_down_events
+                .get_or_create(&labels)
+                .set(gauge_value(r.down_events));
+            // bfdd notifies its clients of each change; this speaker's BGP hears each too.
+            b.zebra_notifications
+                .get_or_create(&labels)
+                .set(gauge_value(r.up_events + r.down_events));
+        }
+        self.bfd_peers = now;
     }
 
     /// A session was configured: its series start at 0, as MetalLB's `NewSession`.
@@ -167,6 +325,41 @@ mod tests {
     fn exposition(registry: &Registry) -> String {
         lb_daemon::http::exposition(registry)
             .unwrap_or_else(|e| panic!("encoding the registry: {e}"))
+    }
+
+    #[test]
+    fn bfd_series_carry_metallbs_names_and_labels_and_go_with_their_session() {
+        let mut registry = Registry::default();
+        let mut m = SpeakerMetrics::register(&mut registry);
+        let peer = "10.192.0.7".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let reading = BfdReading {
+            up: true,
+            control_in: 40,
+            control_out: 42,
+            up_events: 1,
+            down_events: 0,
+        };
+        m.bfd_sessions(&[(peer, reading)]);
+        let text = exposition(&registry);
+        for line in [
+            "# HELP metallb_bfd_session_up BFD session state (1 is up, 0 is down).",
+            r#"metallb_bfd_session_up{peer="10.192.0.7",vrf="default"} 1"#,
+            r#"metallb_bfd_control_packet_input{peer="10.192.0.7",vrf="default"} 40"#,
+            r#"metallb_bfd_control_packet_output{peer="10.192.0.7",vrf="default"} 42"#,
+            r#"metallb_bfd_echo_packet_input{peer="10.192.0.7",vrf="default"} 0"#,
+            r#"metallb_bfd_echo_packet_output{peer="10.192.0.7",vrf="default"} 0"#,
+            r#"metallb_bfd_session_up_events{peer="10.192.0.7",vrf="default"} 1"#,
+            r#"metallb_bfd_session_down_events{peer="10.192.0.7",vrf="default"} 0"#,
+            r#"metallb_bfd_zebra_notifications{peer="10.192.0.7",vrf="default"} 1"#,
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in:\n{text}"
+            );
+        }
+        m.bfd_sessions(&[]);
+        let text = exposition(&registry);
+        assert!(!text.contains("peer=\"10.192.0.7\",vrf"), "{text}");
     }
 
     #[test]

@@ -197,6 +197,11 @@ async fn apply(
             tracing::error!(op = "updateAds", error = %err, "failed to update BGP advertisements");
         }
     }
+    for (address, profile) in &plan.sessions.bfd {
+        if let Err(err) = bgp.set_bfd(*address, profile.clone()).await {
+            tracing::error!(op = "setConfig", peer = %address, error = %err, "failed to change the session's BFD settings");
+        }
+    }
     for session in &plan.sessions.add {
         let address = session.config.address;
         match bgp.add_peer(session.config.clone()).await {
@@ -297,8 +302,23 @@ fn on_event(ctx: &mut Context, sessions: &mut Sessions, event: bgp::Event) {
         bgp::Event::Lagged(_)
         | bgp::Event::StateChanged { .. }
         | bgp::Event::RoutesReceived { .. }
-        | bgp::Event::BfdStateChanged { .. }
         | bgp::Event::BestPathChanged(_) => {}
+        bgp::Event::BfdStateChanged {
+            peer,
+            from,
+            to,
+            diagnostic,
+        } => {
+            // FRR's words for the states, as `show bfd peers` and MetalLB's FRR mode show them.
+            let (from, to) = (from.frr_name(), to.frr_name());
+            if to == "up" {
+                tracing::info!(event = "bfdSessionUp", peer = %peer, from, to, "BFD session up");
+            } else if from == "up" {
+                tracing::warn!(event = "bfdSessionDown", peer = %peer, from, to, diagnostic = %diagnostic, "BFD session down");
+            } else {
+                tracing::debug!(event = "bfdStateChanged", peer = %peer, from, to, "BFD session state changed");
+            }
+        }
     }
 }
 
@@ -309,6 +329,22 @@ async fn refresh_sessions(
     engine: &Engine,
     sessions: &mut Sessions,
 ) {
+    if let Ok(bfd) = bgp.bfd_sessions().await {
+        let readings: Vec<_> = bfd
+            .iter()
+            .map(|s| {
+                let reading = crate::metrics::BfdReading {
+                    up: s.state == bgp::bfd::State::Up,
+                    control_in: s.counters.control_in,
+                    control_out: s.counters.control_out,
+                    up_events: s.counters.up_events,
+                    down_events: s.counters.down_events,
+                };
+                (s.spec.key.peer, reading)
+            })
+            .collect();
+        ctx.metrics.bfd_sessions(&readings);
+    }
     let Ok(peers) = bgp.peers().await else {
         return;
     };

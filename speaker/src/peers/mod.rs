@@ -4,8 +4,10 @@
 //! One session per `BGPPeer` whose `nodeSelectors` match the node (none: every node). Its
 //! parameters come from the peer (`myASN`, `peerASN`/`dynamicASN`, `peerAddress`,
 //! `peerPort`, `sourceAddress`, `holdTime`, `keepaliveTime`, `connectTime`, `routerID`,
-//! `password`/`passwordSecret`, `ebgpMultiHop`, `dualStackAddressFamily`) with MetalLB's
-//! defaults (hold time 90 s; the node's address as BGP identifier). Sessions are keyed by
+//! `password`/`passwordSecret`, `ebgpMultiHop`, `dualStackAddressFamily`, `bfdProfile` with
+//! its `BFDProfile`) with MetalLB's defaults (hold time 90 s; the node's address as BGP
+//! identifier; FRR's BFD timers). A change of the BFD settings alone changes the session in
+//! place, as MetalLB's FRR mode does; the BFD echo function is reported as not supported. Sessions are keyed by
 //! the peer's address, as the `bgp` core keys them, and [`changes`] compares parameters, so
 //! a configuration edit resets only the sessions whose parameters changed.
 //!
@@ -20,7 +22,7 @@ use std::time::Duration;
 
 use bgp::{Family, GracefulRestartConfig, PeerConfig, RemoteAs};
 use k8s_openapi::api::core::v1::Secret;
-use lb_config::{Config, Peer, PeerAsn, any_matches};
+use lb_config::{BfdProfile, Config, Peer, PeerAsn, any_matches};
 
 use crate::node::NodeState;
 
@@ -183,7 +185,7 @@ pub fn sessions(
                 problem,
             })
         };
-        for ignored in ignored_settings(peer) {
+        for ignored in ignored_settings(peer, config) {
             report(Problem::Ignored(ignored));
         }
         let password = match password(peer, namespace, secrets) {
@@ -201,7 +203,12 @@ pub fn sessions(
             report(problem);
             continue;
         }
-        let config = peer_config(peer, node, password);
+        let mut session_config = peer_config(peer, node, password);
+        session_config.bfd = peer
+            .bfd_profile
+            .as_ref()
+            .map(|name| bfd_profile(name, config.bfd_profiles.get(name)));
+        let config = session_config;
         out.sessions.insert(
             peer.address,
             Session {
@@ -214,15 +221,59 @@ pub fn sessions(
 }
 
 /// Settings of MetalLB's FRR modes that this speaker does not implement.
-fn ignored_settings(peer: &Peer) -> Vec<&'static str> {
+fn ignored_settings(peer: &Peer, config: &Config) -> Vec<&'static str> {
     let mut ignored = Vec::new();
-    if peer.bfd_profile.is_some() {
-        ignored.push("bfdProfile (BFD)");
+    let profile = peer
+        .bfd_profile
+        .as_ref()
+        .and_then(|name| config.bfd_profiles.get(name));
+    if let Some(profile) = profile {
+        // BFD runs in asynchronous mode only.
+        if profile.echo_mode {
+            ignored.push("BFDProfile echoMode (the BFD echo function)");
+        }
+        if profile.echo_interval.is_some() {
+            ignored.push("BFDProfile echoInterval (the BFD echo function)");
+        }
     }
     if peer.vrf.is_some() {
         ignored.push("vrf");
     }
     ignored
+}
+
+/// The BFD settings of a session from its `BFDProfile` (`None`: the profile does not exist,
+/// which validation reports; FRR runs such a session with its defaults, and so does this):
+/// MetalLB's defaults, which are FRR's, where the profile sets nothing. Multihop sessions
+/// (`ebgpMultiHop`) use the profile's `minimumTtl`.
+pub fn bfd_profile(name: &str, profile: Option<&BfdProfile>) -> bgp::bfd::Profile {
+    let defaults = bgp::bfd::Profile::default();
+    let Some(p) = profile else {
+        return bgp::bfd::Profile {
+            name: Some(name.to_owned()),
+            ..defaults
+        };
+    };
+    let ms = |v: Option<u32>, default: Duration| {
+        v.map_or(default, |ms| Duration::from_millis(u64::from(ms)))
+    };
+    bgp::bfd::Profile {
+        name: Some(name.to_owned()),
+        timers: bgp::bfd::Timers {
+            desired_min_tx: ms(p.transmit_interval, defaults.timers.desired_min_tx),
+            required_min_rx: ms(p.receive_interval, defaults.timers.required_min_rx),
+            detect_mult: p
+                .detect_multiplier
+                .and_then(|m| u8::try_from(m).ok())
+                .unwrap_or(defaults.timers.detect_mult),
+        },
+        passive: p.passive_mode,
+        minimum_ttl: p
+            .minimum_ttl
+            .and_then(|t| u8::try_from(t).ok())
+            .unwrap_or(defaults.minimum_ttl),
+        shutdown: false,
+    }
 }
 
 /// The peer's TCP MD5 password: clear text, or from its Secret.
@@ -354,13 +405,25 @@ pub struct SessionChanges {
     pub remove: Vec<(IpAddr, String, RemovalReason)>,
     /// Sessions to open (new ones, and replacements of changed ones).
     pub add: Vec<Session>,
+    /// Sessions whose BFD settings alone changed: they change in place, without a reset (as
+    /// in MetalLB's FRR mode).
+    pub bfd: Vec<(IpAddr, Option<bgp::bfd::Profile>)>,
 }
 
 impl SessionChanges {
     /// Whether nothing changes.
     pub fn is_empty(&self) -> bool {
-        self.remove.is_empty() && self.add.is_empty()
+        self.remove.is_empty() && self.add.is_empty() && self.bfd.is_empty()
     }
+}
+
+/// Whether two session configurations differ in their BFD settings only.
+fn only_bfd_differs(old: &PeerConfig, new: &PeerConfig) -> bool {
+    old.bfd != new.bfd
+        && PeerConfig {
+            bfd: new.bfd.clone(),
+            ..old.clone()
+        } == *new
 }
 
 /// The changes from `current` to `desired`. A session whose parameters are equal stays as it
@@ -370,6 +433,9 @@ pub fn changes(current: &BTreeMap<IpAddr, Session>, desired: &Sessions) -> Sessi
     for (address, session) in current {
         match desired.sessions.get(address) {
             Some(wanted) if wanted.config == session.config => {}
+            Some(wanted) if only_bfd_differs(&session.config, &wanted.config) => {
+                out.bfd.push((*address, wanted.config.bfd.clone()));
+            }
             Some(_) => out.remove.push((
                 *address,
                 session.name.clone(),
@@ -386,9 +452,9 @@ pub fn changes(current: &BTreeMap<IpAddr, Session>, desired: &Sessions) -> Sessi
         }
     }
     for (address, wanted) in &desired.sessions {
-        let same = current
-            .get(address)
-            .is_some_and(|s| s.config == wanted.config);
+        let same = current.get(address).is_some_and(|s| {
+            s.config == wanted.config || only_bfd_differs(&s.config, &wanted.config)
+        });
         if !same {
             out.add.push(wanted.clone());
         }

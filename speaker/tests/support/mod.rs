@@ -36,6 +36,8 @@ pub const NODES: [(&str, u8); 2] = [("kube-node-1", 3), ("kube-node-2", 4)];
 /// The router's address.
 pub const ROUTER: &str = "10.192.0.7";
 
+// Not every test binary uses every re-export.
+#[allow(unused_imports)]
 pub use lab::seed::TUTORIAL_CONFIG;
 
 /// A binary of the workspace, built (once per test process, so it is current) into the
@@ -233,6 +235,17 @@ impl Lab {
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("{node}'s speaker did not exit within 10 s of SIGTERM");
+    }
+
+    /// Sends `signal` to `node`'s speaker (SIGSTOP freezes it: it keeps its sockets and
+    /// sends nothing, as a hung node; SIGCONT lets it run again).
+    pub fn signal_speaker(&self, node: &str, signal: nix::sys::signal::Signal) {
+        let pid = self
+            .speakers
+            .get(node)
+            .and_then(|p| p.pid())
+            .expect("a running speaker");
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal);
     }
 
     /// Kills `node`'s speaker (no goodbye to the router).
@@ -470,4 +483,5 @@ pub async fn http_get(host: &str, port: u16, path: &str) -> Option<String> {
     (head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200")).then(|| body.to_owned())
 }
 
+#[allow(unused_imports)]
 pub use lab::objects::merge as merge_json;
