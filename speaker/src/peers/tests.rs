@@ -376,3 +376,64 @@ fn enable_graceful_restart_advertises_frrs_restart_time_with_forwarding_preserve
     assert!(gr.preserve_forwarding);
     assert_eq!(s.sessions[&ip("10.0.0.2")].config.graceful_restart, None);
 }
+
+fn bfd_objects(transmit: u32) -> Vec<Value> {
+    vec![
+        cr(
+            "BFDProfile",
+            "fast",
+            json!({"receiveInterval": 100, "transmitInterval": transmit, "detectMultiplier": 5,
+                   "passiveMode": true, "minimumTtl": 250, "echoMode": true, "echoInterval": 20}),
+        ),
+        peer(
+            "a",
+            json!({"myASN": 64512, "peerASN": 64512, "peerAddress": "10.0.0.1", "bfdProfile": "fast"}),
+        ),
+        peer(
+            "b",
+            json!({"myASN": 64512, "peerASN": 64512, "peerAddress": "10.0.0.2"}),
+        ),
+    ]
+}
+
+#[test]
+fn a_bfd_profile_gives_the_session_its_timers_and_echo_is_reported_unsupported() {
+    let s = of(&bfd_objects(200), &node1(), &[]);
+    let bfd = s.sessions[&ip("10.0.0.1")].config.bfd.clone().unwrap();
+    assert_eq!(bfd.name.as_deref(), Some("fast"));
+    assert_eq!(bfd.timers.required_min_rx, Duration::from_millis(100));
+    assert_eq!(bfd.timers.desired_min_tx, Duration::from_millis(200));
+    assert_eq!(bfd.timers.detect_mult, 5);
+    assert!(bfd.passive);
+    assert_eq!(bfd.minimum_ttl, 250);
+    assert_eq!(s.sessions[&ip("10.0.0.2")].config.bfd, None);
+    let ignored: Vec<String> = s
+        .problems
+        .iter()
+        .map(|p| format!("{}: {}", p.peer, p.problem))
+        .collect();
+    assert_eq!(
+        ignored,
+        [
+            "a: BFDProfile echoMode (the BFD echo function) is not supported by this speaker and is ignored",
+            "a: BFDProfile echoInterval (the BFD echo function) is not supported by this speaker and is ignored",
+        ]
+    );
+    // Without a profile of that name, FRR's defaults.
+    let missing = bfd_profile("gone", None);
+    assert_eq!(missing.timers, bgp::bfd::Timers::DEFAULT);
+    assert_eq!(missing.name.as_deref(), Some("gone"));
+}
+
+#[test]
+fn a_bfd_profile_edit_changes_the_session_in_place() {
+    let n = node1();
+    let before = of(&bfd_objects(200), &n, &[]);
+    let after = of(&bfd_objects(300), &n, &[]);
+    let c = changes(&before.sessions, &after);
+    assert!(c.remove.is_empty() && c.add.is_empty(), "{c:?}");
+    assert_eq!(c.bfd.len(), 1);
+    assert_eq!(c.bfd[0].0, ip("10.0.0.1"));
+    let profile = c.bfd[0].1.clone().unwrap();
+    assert_eq!(profile.timers.desired_min_tx, Duration::from_millis(300));
+}
