@@ -89,7 +89,7 @@ fn show_bfd_peers_counters_text_and_json() {
     let mut counted = up();
     counted.up_events = 1;
     counted.down_events = 1;
-    let text = bfd::peers_counters(&[counted.clone()]);
+    let text = bfd::peers_counters(std::slice::from_ref(&counted));
     let frr = capture("show_bfd_peers_counters.txt");
     let differs: Vec<_> = text
         .lines()
@@ -121,7 +121,7 @@ fn a_multihop_passive_session_shows_its_mode_and_minimum_ttl() {
         status: "init",
         ..up()
     };
-    let text = bfd::peers(&[mh.clone()]);
+    let text = bfd::peers(std::slice::from_ref(&mh));
     assert!(text.starts_with(
         "BFD Peers:\n\tpeer 10.77.0.2 multihop local-address 10.77.0.1 vrf default\n\t\tID: 2727206127\n\t\tRemote ID: 1108845197\n\t\tPassive mode\n\t\tMinimum TTL: 250\n\t\tStatus: init\n\t\tDiagnostics: ok\n"
     ), "{text}");
