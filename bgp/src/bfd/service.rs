@@ -21,6 +21,10 @@ use super::packet::{ControlPacket, Diagnostic, PacketError, State};
 use super::session::{Action, Remote, Session, SessionConfig, Timers, Transition};
 use super::socket::{self, Datagram, MULTIHOP_PORT, SINGLE_HOP_PORT};
 
+/// Datagrams decoded and waiting for the task; beyond this the receivers wait and the
+/// sockets' buffers hold the rest.
+const INBOUND_CAPACITY: usize = 4096;
+
 /// The minimum TTL of multihop packets unless configured (FRR's `minimum-ttl` default).
 pub const DEFAULT_MINIMUM_TTL: u8 = 254;
 
@@ -231,7 +235,7 @@ impl Bfd {
     pub fn start(config: ServiceConfig) -> (Bfd, mpsc::UnboundedReceiver<BfdEvent>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let (events_tx, events_rx) = mpsc::unbounded_channel();
-        let (inbound_tx, inbound_rx) = mpsc::channel(1024);
+        let (inbound_tx, inbound_rx) = mpsc::channel(INBOUND_CAPACITY);
         let task = Task {
             config,
             sessions: HashMap::new(),

@@ -19,6 +19,11 @@ pub const SINGLE_HOP_PORT: u16 = 3784;
 pub const MULTIHOP_PORT: u16 = 4784;
 /// The TTL (hop limit) every packet is sent with (RFC 5881 §5, RFC 5883 §5).
 pub const SEND_TTL: u8 = 255;
+/// Receive buffer asked for on the well-known ports: a thousand sessions at 300 ms are
+/// ~3,300 packets a second, and a buffer of the default size (~200 KiB, a few hundred
+/// datagrams with their kernel overhead) overflows when the task is late by a tenth of a
+/// second on a loaded machine; lost packets are what BFD counts as a failure.
+const RECEIVE_BUFFER: usize = 4 << 20;
 /// Source ports of Control packets (RFC 5881 §4).
 const SOURCE_PORTS: std::ops::RangeInclusive<u16> = 49152..=65535;
 
@@ -52,6 +57,10 @@ pub fn bind_receiver(address: SocketAddr) -> io::Result<UdpSocket> {
     )
     .map_err(nix_err)?;
     setsockopt(&fd, sockopt::ReuseAddr, &true).map_err(nix_err)?;
+    // Past `net.core.rmem_max` with CAP_NET_ADMIN; without it, as much as the limit allows.
+    if setsockopt(&fd, sockopt::RcvBufForce, &RECEIVE_BUFFER).is_err() {
+        setsockopt(&fd, sockopt::RcvBuf, &RECEIVE_BUFFER).map_err(nix_err)?;
+    }
     match address {
         SocketAddr::V4(v4) => {
             setsockopt(&fd, sockopt::Ipv4RecvTtl, &true).map_err(nix_err)?;

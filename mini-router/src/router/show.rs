@@ -180,7 +180,7 @@ async fn bfd_peers(router: &Router, view: BfdView, json: bool) -> Result<String,
             let connection = peers
                 .iter()
                 .find(|p| p.config.address == peer)
-                .and_then(|p| p.status.local.map(|l| l.ip()));
+                .and_then(|p| p.status.local.map(|l| l.ip().to_canonical()));
             let on_link = interfaces.iter().find_map(|i| {
                 i.addresses
                     .iter()
