@@ -158,6 +158,16 @@ impl PeerConfig {
     pub fn socket_addr(&self) -> SocketAddr {
         SocketAddr::new(self.address, self.port)
     }
+
+    /// Whether `other` differs from this configuration in its BFD settings and nothing else:
+    /// such a change goes to a running peer with [`crate::Speaker::set_bfd`], without a reset.
+    pub fn only_bfd_differs(&self, other: &PeerConfig) -> bool {
+        self.bfd != other.bfd
+            && PeerConfig {
+                bfd: other.bfd.clone(),
+                ..self.clone()
+            } == *other
+    }
 }
 
 /// Dynamic neighbors (FRR `bgp listen range PREFIX peer-group NAME`): any connection from an

@@ -130,21 +130,15 @@ fn bfd_profile(
         .and_then(|n| bfd?.profiles.get(n))
         .cloned()
         .unwrap_or_default();
-    let defaults = bgp::bfd::Profile::default();
-    let ms = |v: Option<u32>, default: Duration| {
-        v.map_or(default, |ms| Duration::from_millis(u64::from(ms)))
-    };
     Some(bgp::bfd::Profile {
         name: name.clone(),
-        timers: bgp::bfd::Timers {
-            desired_min_tx: ms(profile.transmit_interval, defaults.timers.desired_min_tx),
-            required_min_rx: ms(profile.receive_interval, defaults.timers.required_min_rx),
-            detect_mult: profile
-                .detect_multiplier
-                .unwrap_or(defaults.timers.detect_mult),
-        },
+        timers: bgp::bfd::Timers::from_millis(
+            profile.transmit_interval,
+            profile.receive_interval,
+            profile.detect_multiplier,
+        ),
         passive: profile.passive,
-        minimum_ttl: profile.minimum_ttl.unwrap_or(defaults.minimum_ttl),
+        minimum_ttl: profile.minimum_ttl.unwrap_or(bgp::bfd::DEFAULT_MINIMUM_TTL),
         shutdown: profile.shutdown,
     })
 }
@@ -310,7 +304,8 @@ async fn sync(speaker: &Speaker, have: &Desired, want: &Desired) -> Result<(), R
             Some(new) if only_shutdown_differs(old, new) => {
                 speaker.set_shutdown(*address, new.shutdown).await?
             }
-            Some(new) if only_bfd_differs(old, new) => {
+            // BFD settings change without a BGP reset (FRR does not reset either).
+            Some(new) if old.only_bfd_differs(new) => {
                 speaker.set_bfd(*address, new.bfd.clone()).await?
             }
             Some(new) if new != old => {
@@ -350,15 +345,6 @@ fn only_shutdown_differs(old: &PeerConfig, new: &PeerConfig) -> bool {
     old.shutdown != new.shutdown
         && PeerConfig {
             shutdown: new.shutdown,
-            ..old.clone()
-        } == *new
-}
-
-/// BFD settings change without resetting the BGP session (FRR does not reset it either).
-fn only_bfd_differs(old: &PeerConfig, new: &PeerConfig) -> bool {
-    old.bfd != new.bfd
-        && PeerConfig {
-            bfd: new.bfd.clone(),
             ..old.clone()
         } == *new
 }
@@ -480,8 +466,8 @@ mod tests {
             bfd: Some(bgp::bfd::Profile::default()),
             ..a.clone()
         };
-        assert!(only_bfd_differs(&a, &b));
-        assert!(!only_bfd_differs(&a, &PeerConfig { hold_time: 9, ..b }));
+        assert!(a.only_bfd_differs(&b));
+        assert!(!a.only_bfd_differs(&PeerConfig { hold_time: 9, ..b }));
     }
 
     #[test]

@@ -9,12 +9,11 @@
 
 mod support;
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use serde_json::{Value, json};
-use support::routers::{MiniRouter, Router};
+use support::routers::{MiniRouter, Router, wait_established, wait_next_hops};
 use support::{Lab, NODES, eventually, workspace_binary};
 
 const NODE_ADDRESSES: [&str; 2] = ["10.192.0.3", "10.192.0.4"];
@@ -50,23 +49,6 @@ fn router_bfd(router: &MiniRouter) -> Vec<(String, String, u64, u64)> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-async fn wait_next_hops(router: &MiniRouter, prefix: &str, next_hops: &[&str]) {
-    let want: BTreeSet<String> = next_hops.iter().map(|s| (*s).to_owned()).collect();
-    eventually(
-        &format!("{prefix} via {next_hops:?} at the router"),
-        Duration::from_secs(30),
-        || {
-            let want = want.clone();
-            async move {
-                let paths = router.paths(prefix).ok()?;
-                let seen: BTreeSet<String> = paths.iter().map(|p| p.next_hop.clone()).collect();
-                (seen == want).then_some(())
-            }
-        },
-    )
-    .await;
 }
 
 #[tokio::test]
@@ -117,21 +99,7 @@ async fn a_bfd_profile_runs_bfd_with_the_router_and_a_hung_node_loses_its_path_t
     )
     .await;
     eprintln!("BFD up after {:?}", started.elapsed());
-    eventually(
-        "BGP Established with both nodes",
-        Duration::from_secs(60),
-        || async {
-            let seen = router.neighbors(false).ok()?;
-            NODE_ADDRESSES
-                .iter()
-                .all(|n| {
-                    seen.iter()
-                        .any(|(a, state)| a == n && state == "Established")
-                })
-                .then_some(())
-        },
-    )
-    .await;
+    wait_established(&router, &NODE_ADDRESSES, false).await;
     eprintln!("BGP up after {:?}", started.elapsed());
     for (node, _) in NODES {
         let up = lab.speaker_events(node, "bfdSessionUp");

@@ -8,49 +8,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::json;
-use support::routers::{Frr, MiniRouter, Router, frr_config};
+use support::routers::{Frr, MiniRouter, Router, frr_config, wait_established, wait_next_hops};
 use support::{Lab, NODES, TUTORIAL_CONFIG, eventually, workspace_binary};
-
-/// Waits until the router has every one of `neighbors` Established.
-async fn wait_established(router: &dyn Router, neighbors: &[&str], ipv6: bool) {
-    eventually(
-        &format!("{neighbors:?} Established at the router"),
-        Duration::from_secs(60),
-        || async move {
-            let seen = router.neighbors(ipv6).ok()?;
-            neighbors
-                .iter()
-                .all(|n| {
-                    seen.iter()
-                        .any(|(a, state)| a == n && state == "Established")
-                })
-                .then_some(())
-        },
-    )
-    .await;
-}
-
-/// Waits until the router's paths for `prefix` come from exactly `next_hops`; returns them.
-async fn wait_next_hops(
-    router: &dyn Router,
-    prefix: &str,
-    next_hops: &[&str],
-) -> Vec<support::routers::SeenPath> {
-    let want: BTreeSet<String> = next_hops.iter().map(|s| (*s).to_owned()).collect();
-    eventually(
-        &format!("{prefix} via {next_hops:?} at the router"),
-        Duration::from_secs(30),
-        || {
-            let want = want.clone();
-            async move {
-                let paths = router.paths(prefix).ok()?;
-                let seen: BTreeSet<String> = paths.iter().map(|p| p.next_hop.clone()).collect();
-                (seen == want).then_some(paths)
-            }
-        },
-    )
-    .await
-}
 
 const NODE_ADDRESSES: [&str; 2] = ["10.192.0.3", "10.192.0.4"];
 

@@ -41,7 +41,9 @@ fn address(net: u8, i: u32) -> IpAddr {
 }
 
 fn free_port() -> std::io::Result<u16> {
-    Ok(UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
+    Ok(UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port())
 }
 
 /// `VmRSS` of this process, bytes.
@@ -108,8 +110,12 @@ async fn run(args: Args) -> Result<(), String> {
     let started = Instant::now();
     for i in 0..args.sessions {
         let (one, two) = (address(1, i), address(2, i));
-        a.add(spec(two, one, b_port)).await.map_err(|e| e.to_string())?;
-        b.add(spec(one, two, a_port)).await.map_err(|e| e.to_string())?;
+        a.add(spec(two, one, b_port))
+            .await
+            .map_err(|e| e.to_string())?;
+        b.add(spec(one, two, a_port))
+            .await
+            .map_err(|e| e.to_string())?;
     }
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {

@@ -45,6 +45,25 @@ impl Timers {
     };
 }
 
+impl Timers {
+    /// Timers from an operator's millisecond values, FRR's defaults where none is given
+    /// (FRR's `profile` and MetalLB's `BFDProfile` fields).
+    pub fn from_millis(
+        transmit_ms: Option<u32>,
+        receive_ms: Option<u32>,
+        detect_mult: Option<u8>,
+    ) -> Timers {
+        let ms = |v: Option<u32>, default: Duration| {
+            v.map_or(default, |ms| Duration::from_millis(u64::from(ms)))
+        };
+        Timers {
+            desired_min_tx: ms(transmit_ms, Timers::DEFAULT.desired_min_tx),
+            required_min_rx: ms(receive_ms, Timers::DEFAULT.required_min_rx),
+            detect_mult: detect_mult.unwrap_or(Timers::DEFAULT.detect_mult),
+        }
+    }
+}
+
 impl Default for Timers {
     fn default() -> Self {
         Timers::DEFAULT

@@ -254,19 +254,13 @@ pub fn bfd_profile(name: &str, profile: Option<&BfdProfile>) -> bgp::bfd::Profil
             ..defaults
         };
     };
-    let ms = |v: Option<u32>, default: Duration| {
-        v.map_or(default, |ms| Duration::from_millis(u64::from(ms)))
-    };
     bgp::bfd::Profile {
         name: Some(name.to_owned()),
-        timers: bgp::bfd::Timers {
-            desired_min_tx: ms(p.transmit_interval, defaults.timers.desired_min_tx),
-            required_min_rx: ms(p.receive_interval, defaults.timers.required_min_rx),
-            detect_mult: p
-                .detect_multiplier
-                .and_then(|m| u8::try_from(m).ok())
-                .unwrap_or(defaults.timers.detect_mult),
-        },
+        timers: bgp::bfd::Timers::from_millis(
+            p.transmit_interval,
+            p.receive_interval,
+            p.detect_multiplier.and_then(|m| u8::try_from(m).ok()),
+        ),
         passive: p.passive_mode,
         minimum_ttl: p
             .minimum_ttl
@@ -417,15 +411,6 @@ impl SessionChanges {
     }
 }
 
-/// Whether two session configurations differ in their BFD settings only.
-fn only_bfd_differs(old: &PeerConfig, new: &PeerConfig) -> bool {
-    old.bfd != new.bfd
-        && PeerConfig {
-            bfd: new.bfd.clone(),
-            ..old.clone()
-        } == *new
-}
-
 /// The changes from `current` to `desired`. A session whose parameters are equal stays as it
 /// is, even when its peer was renamed; any other difference replaces it.
 pub fn changes(current: &BTreeMap<IpAddr, Session>, desired: &Sessions) -> SessionChanges {
@@ -433,7 +418,7 @@ pub fn changes(current: &BTreeMap<IpAddr, Session>, desired: &Sessions) -> Sessi
     for (address, session) in current {
         match desired.sessions.get(address) {
             Some(wanted) if wanted.config == session.config => {}
-            Some(wanted) if only_bfd_differs(&session.config, &wanted.config) => {
+            Some(wanted) if session.config.only_bfd_differs(&wanted.config) => {
                 out.bfd.push((*address, wanted.config.bfd.clone()));
             }
             Some(_) => out.remove.push((
@@ -453,7 +438,7 @@ pub fn changes(current: &BTreeMap<IpAddr, Session>, desired: &Sessions) -> Sessi
     }
     for (address, wanted) in &desired.sessions {
         let same = current.get(address).is_some_and(|s| {
-            s.config == wanted.config || only_bfd_differs(&s.config, &wanted.config)
+            s.config == wanted.config || s.config.only_bfd_differs(&wanted.config)
         });
         if !same {
             out.add.push(wanted.clone());

@@ -2,8 +2,10 @@
 //! Debian package, without zebra) or ferrolb's mini-router, both read through their
 //! FRR-shaped JSON (`show … json`).
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use lab::process::Process;
 use serde_json::Value;
@@ -305,4 +307,45 @@ impl Router for MiniRouter {
     fn log(&self) -> String {
         self.process.log_tail(40)
     }
+}
+
+/// Waits until the router has every one of `neighbors` Established.
+pub async fn wait_established(router: &dyn Router, neighbors: &[&str], ipv6: bool) {
+    super::eventually(
+        &format!("{neighbors:?} Established at the router"),
+        Duration::from_secs(60),
+        || async move {
+            let seen = router.neighbors(ipv6).ok()?;
+            neighbors
+                .iter()
+                .all(|n| {
+                    seen.iter()
+                        .any(|(a, state)| a == n && state == "Established")
+                })
+                .then_some(())
+        },
+    )
+    .await;
+}
+
+/// Waits until the router's paths for `prefix` come from exactly `next_hops`; returns them.
+pub async fn wait_next_hops(
+    router: &dyn Router,
+    prefix: &str,
+    next_hops: &[&str],
+) -> Vec<SeenPath> {
+    let want: BTreeSet<String> = next_hops.iter().map(|s| (*s).to_owned()).collect();
+    super::eventually(
+        &format!("{prefix} via {next_hops:?} at the router"),
+        Duration::from_secs(30),
+        || {
+            let want = want.clone();
+            async move {
+                let paths = router.paths(prefix).ok()?;
+                let seen: BTreeSet<String> = paths.iter().map(|p| p.next_hop.clone()).collect();
+                (seen == want).then_some(paths)
+            }
+        },
+    )
+    .await
 }
