@@ -214,9 +214,9 @@ fn serve(
 /// Publishes the peers' counts after each burst of events, or every [`POLL`].
 async fn count(speaker: Speaker, mut events: mpsc::Receiver<Event>, tx: watch::Sender<Counts>) {
     loop {
-        match tokio::time::timeout(POLL, events.recv()).await {
-            Ok(None) => return,
-            Ok(Some(_)) | Err(_) => {}
+        // The stream ended: the speaker is gone. An event or the timeout: count again.
+        if let Ok(None) = tokio::time::timeout(POLL, events.recv()).await {
+            return;
         }
         // The events only say that something changed; the speaker says what it holds.
         while events.try_recv().is_ok() {}
