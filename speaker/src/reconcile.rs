@@ -15,10 +15,11 @@ use std::time::Duration;
 use bgp::{Advertisement, OriginAttributes, SessionState};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::events::Reporter;
 use kube::{Api, Client};
 use lb_config::Community;
 use lb_daemon::config_state::{self, ConfigStateObject};
+use lb_daemon::events::Publisher;
 use lb_daemon::http::Condition;
 use lb_daemon::k8s_metrics::K8sClientMetrics;
 use tokio::sync::mpsc;
@@ -75,7 +76,7 @@ pub async fn run(
     let caches = watch::start(&ctx.client, &ctx.namespace, &ctx.node_name, &tx);
     let status_cache = caches.statuses.store.clone();
     let mut engine = Engine::new(caches, &ctx.namespace, &ctx.node_name, ctx.options.clone());
-    let recorder = Recorder::new(
+    let publisher = Publisher::new(
         ctx.client.clone(),
         Reporter {
             controller: status::COMPONENT.into(),
@@ -110,7 +111,7 @@ pub async fn run(
             () = sleep_until(deadline), if deadline.is_some() => {
                 deadline = None;
                 let plan = engine.pass(&std::mem::take(&mut dirty));
-                apply(&mut ctx, &bgp, &mut engine, &recorder, &mut statuses, &mut sessions, plan).await;
+                apply(&mut ctx, &bgp, &mut engine, &publisher, &mut statuses, &mut sessions, plan).await;
                 if engine.ready() {
                     ctx.ready.met();
                 }
@@ -149,7 +150,7 @@ async fn apply(
     ctx: &mut Context,
     bgp: &bgp::Speaker,
     engine: &mut Engine,
-    recorder: &Recorder,
+    publisher: &Publisher,
     statuses: &mut StatusWriter,
     sessions: &mut Sessions,
     plan: Plan,
@@ -207,7 +208,7 @@ async fn apply(
                 for ip in ips {
                     ctx.metrics.announced(&key, &ctx.node_name, ip);
                 }
-                status::publish_node_assigned(recorder, &key, uid, &ctx.node_name);
+                status::publish_node_assigned(publisher, &key, uid, &ctx.node_name);
             }
             Transition::Withdrawn { key, ips } => {
                 for ip in ips {

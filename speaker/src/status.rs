@@ -16,10 +16,11 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
-use kube::runtime::events::{Event, EventType, Recorder};
+use kube::runtime::events::{Event, EventType};
 use kube::runtime::reflector::Store;
 use kube::{Api, Client};
 use lb_config::crd::service_bgp_status::{MetalLBServiceBGPStatus, ServiceBGPStatus};
+use lb_daemon::events::Publisher;
 use lb_daemon::write_queue::{BoxedWrite, WriteQueue};
 use serde_json::json;
 
@@ -261,7 +262,7 @@ fn forget_created(target: &Target, key: &str) {
 
 /// Publishes the `nodeAssigned` Event on the Service `key` (with its `uid`), in the
 /// background; a failure is logged.
-pub fn publish_node_assigned(recorder: &Recorder, key: &str, uid: Option<String>, node: &str) {
+pub fn publish_node_assigned(events: &Publisher, key: &str, uid: Option<String>, node: &str) {
     let (namespace, name) = key.split_once('/').unwrap_or(("", key));
     let reference = ObjectReference {
         api_version: Some("v1".into()),
@@ -278,10 +279,10 @@ pub fn publish_node_assigned(recorder: &Recorder, key: &str, uid: Option<String>
         action: "Announce".into(),
         secondary: None,
     };
-    let recorder = recorder.clone();
+    let events = events.clone();
     let key = key.to_owned();
     tokio::spawn(async move {
-        if let Err(err) = recorder.publish(&event, &reference).await {
+        if let Err(err) = events.publish(&event, &reference).await {
             tracing::warn!(service = key.as_str(), error = %err, "failed to publish the nodeAssigned event");
         }
     });
