@@ -166,6 +166,16 @@ pub async fn configure(
         }),
     )
     .await?;
+    create_advertisement(client).await?;
+    create_default_service_account(client).await?;
+    for (node, _) in NODES {
+        create_own_pod(client, &pod_name(node), "speaker", Some(node)).await?;
+    }
+    Ok(())
+}
+
+/// Creates the `BGPAdvertisement` of the pool (to every peer, no selectors).
+pub async fn create_advertisement(client: &Client) -> Result<()> {
     create_metallb_object(
         client,
         "the BGPAdvertisement",
@@ -176,12 +186,20 @@ pub async fn configure(
             "spec": {"ipAddressPools": [POOL_NAME]},
         }),
     )
-    .await?;
-    create_default_service_account(client).await?;
-    for (node, _) in NODES {
-        create_own_pod(client, &pod_name(node), "speaker", Some(node)).await?;
-    }
-    Ok(())
+    .await
+}
+
+/// Deletes the `BGPAdvertisement`: the pool's addresses are no longer announced anywhere.
+pub async fn delete_advertisement(client: &Client) -> Result<()> {
+    lab::objects::delete_cr(
+        client,
+        METALLB_NAMESPACE,
+        "v1beta1",
+        "BGPAdvertisement",
+        POOL_NAME,
+    )
+    .await
+    .map_err(write_err("deleting the BGPAdvertisement"))
 }
 
 /// Starts `contender`'s speaker for `node` in namespace `netns`, its output in `log`.

@@ -6,8 +6,11 @@
 //! 1. **announce**: the clock starts, the workload's Services are made announceable, and
 //!    the clock stops at the moment the router holds every one of their /32s from both
 //!    speakers; the router's table is then checked prefix by prefix;
-//! 2. **withdraw**: the clock starts again, every Service is deleted, and it stops when the
-//!    router holds none of them from either speaker.
+//! 2. **configuration off**: the BGPAdvertisement is deleted — one write, so this is the
+//!    speakers' own speed — until the router holds nothing from either speaker;
+//! 3. **configuration on**: it is created again, until everything is back (checked again);
+//! 4. **withdraw**: every Service is deleted, until the router holds none of them from
+//!    either speaker.
 //!
 //! The speakers' CPU (`utime+stime` from `/proc`) is read at each clock's start and stop;
 //! their peak RSS (`VmHWM`) at the end. A speaker that exits fails the run at once; every
@@ -78,7 +81,12 @@ pub struct Phase {
 pub struct Measurement {
     /// Creating the Services until all were announced by both speakers.
     pub announce: Phase,
-    /// Deleting them until all were withdrawn.
+    /// Deleting the BGPAdvertisement until nothing was announced any more: the speakers'
+    /// own work for all Services at once, after one write.
+    pub config_off: Phase,
+    /// Creating it again until everything was announced again.
+    pub config_on: Phase,
+    /// Deleting the Services until all were withdrawn.
     pub withdraw: Phase,
     /// Each speaker's resident set when the first clock started (warm, one Service).
     pub start_rss: Vec<u64>,
@@ -173,6 +181,7 @@ async fn measure_started(
 ) -> Result<Measurement> {
     let nodes = topology::node_addresses();
     let pool = options.pool;
+    let (count, concurrency) = (options.services, options.concurrency);
     warm_up(client, pool, router, speakers, &nodes).await?;
     let pids: Vec<u32> = speakers.iter().filter_map(Process::pid).collect();
     let start_rss = pids
@@ -180,50 +189,46 @@ async fn measure_started(
         .map(|&p| procstat::rss(p))
         .collect::<std::result::Result<Vec<_>, _>>()?;
     let before = router.counts();
-    let count = options.services;
-
-    // 1. Announce.
-    let cpu0 = cpu(&pids)?;
-    let start = Instant::now();
-    let writes = async {
-        workload::create_all(client, WORKLOAD_NAMESPACE, pool, count, options.concurrency).await?;
-        Ok::<_, BenchError>(Instant::now())
-    };
-    let target = count + 1;
-    let announced = wait_counts(
+    let all = count + 1;
+    let mut clock = Clock {
         router,
         speakers,
-        &nodes,
-        options.timeout,
-        "every Service announced by both speakers",
-        |c| nodes.iter().all(|&n| c.peer(n).prefixes == target),
-    );
-    let (written, announced) = tokio::try_join!(writes, announced)?;
-    let cpu1 = cpu(&pids)?;
-    let announce = Phase {
-        seconds: announced.duration_since(start).as_secs_f64(),
-        writes_seconds: written.duration_since(start).as_secs_f64(),
-        cpu: cpu1.iter().zip(&cpu0).map(|(a, b)| a - b).collect(),
+        nodes: &nodes,
+        pids: &pids,
+        timeout: options.timeout,
     };
+
+    let announce = clock
+        .phase(
+            "every Service announced by both speakers",
+            workload::create_all(client, WORKLOAD_NAMESPACE, pool, count, concurrency),
+            |p| p == all,
+        )
+        .await?;
     check_table(&router.prefixes().await?, pool, count, &nodes, true)?;
-
-    // 2. Withdraw.
-    let start = Instant::now();
-    let deletes = async {
-        workload::delete_all(client, WORKLOAD_NAMESPACE, count, options.concurrency).await?;
-        Ok::<_, BenchError>(Instant::now())
-    };
-    let withdrawn = wait_counts(
-        router,
-        speakers,
-        &nodes,
-        options.timeout,
-        "every Service withdrawn by both speakers",
-        // A session reset also takes the warm-up prefix away until it comes back.
-        |c| nodes.iter().all(|&n| c.peer(n).prefixes <= 1),
-    );
-    let (deleted, withdrawn) = tokio::try_join!(deletes, withdrawn)?;
-    let cpu2 = cpu(&pids)?;
+    let config_off = clock
+        .phase(
+            "everything withdrawn after the BGPAdvertisement's delete",
+            contender::delete_advertisement(client),
+            |p| p == 0,
+        )
+        .await?;
+    let config_on = clock
+        .phase(
+            "everything announced again after the BGPAdvertisement's create",
+            contender::create_advertisement(client),
+            |p| p == all,
+        )
+        .await?;
+    check_table(&router.prefixes().await?, pool, count, &nodes, true)?;
+    let withdraw = clock
+        .phase(
+            "every Service withdrawn by both speakers",
+            workload::delete_all(client, WORKLOAD_NAMESPACE, count, concurrency),
+            // A session reset also takes the warm-up prefix away until it comes back.
+            |p| p <= 1,
+        )
+        .await?;
     let peak_rss = pids
         .iter()
         .map(|&p| procstat::peak_rss(p))
@@ -232,11 +237,9 @@ async fn measure_started(
     check_table(&router.prefixes().await?, pool, count, &nodes, false)?;
     Ok(Measurement {
         announce,
-        withdraw: Phase {
-            seconds: withdrawn.duration_since(start).as_secs_f64(),
-            writes_seconds: deleted.duration_since(start).as_secs_f64(),
-            cpu: cpu2.iter().zip(&cpu1).map(|(a, b)| a - b).collect(),
-        },
+        config_off,
+        config_on,
+        withdraw,
         start_rss,
         peak_rss,
         updates: nodes
@@ -251,6 +254,45 @@ async fn measure_started(
     })
 }
 
+/// What every clocked phase watches.
+struct Clock<'a> {
+    router: &'a CountingRouter,
+    speakers: &'a mut [Process],
+    nodes: &'a [IpAddr],
+    pids: &'a [u32],
+    timeout: Duration,
+}
+
+impl Clock<'_> {
+    /// Starts the clock, runs `writes` and waits until the router holds, from every node, a
+    /// number of prefixes that `done` accepts; the speakers' CPU is read at both ends.
+    async fn phase(
+        &mut self,
+        what: &str,
+        writes: impl std::future::Future<Output = Result<()>>,
+        done: impl Fn(usize) -> bool,
+    ) -> Result<Phase> {
+        let nodes = self.nodes;
+        let cpu0 = cpu(self.pids)?;
+        let start = Instant::now();
+        let writes = async {
+            writes.await?;
+            Ok::<_, BenchError>(Instant::now())
+        };
+        let complete = wait_counts(self.router, self.speakers, nodes, self.timeout, what, |c| {
+            nodes.iter().all(|&n| done(c.peer(n).prefixes))
+        });
+        let (written, complete) = tokio::try_join!(writes, complete)?;
+        let cpu1 = cpu(self.pids)?;
+        Ok(Phase {
+            seconds: complete.duration_since(start).as_secs_f64(),
+            writes_seconds: written.duration_since(start).as_secs_f64(),
+            cpu: cpu1.iter().zip(&cpu0).map(|(a, b)| a - b).collect(),
+        })
+    }
+}
+
+/// Each process's CPU seconds so far.
 fn cpu(pids: &[u32]) -> Result<Vec<f64>> {
     Ok(pids
         .iter()

@@ -157,9 +157,11 @@ async fn run(args: &Args, lan: &Lan, options: &Options, contenders: &[Contender]
             match run::measure(lan, contender, options, run_index).await {
                 Ok(m) => {
                     eprintln!(
-                        "  announced after {:.2} s (writes {:.2} s), withdrawn after {:.2} s (deletes {:.2} s), peak RSS {} MiB, CPU {} s, UPDATEs {:?}, resets {}, load {:.1}",
+                        "  created → announced {:.2} s (writes {:.2} s), advertisement off → withdrawn {:.2} s, on → announced {:.2} s, deleted → withdrawn {:.2} s (deletes {:.2} s); peak RSS {} MiB, CPU {} s, UPDATEs {:?}, resets {}, load {:.1}",
                         m.announce.seconds,
                         m.announce.writes_seconds,
+                        m.config_off.seconds,
+                        m.config_on.seconds,
                         m.withdraw.seconds,
                         m.withdraw.writes_seconds,
                         m.peak_rss
@@ -167,13 +169,16 @@ async fn run(args: &Args, lan: &Lan, options: &Options, contenders: &[Contender]
                             .map(|b| format!("{:.1}", *b as f64 / 1048576.0))
                             .collect::<Vec<_>>()
                             .join(" / "),
-                        m.announce
-                            .cpu
+                        [&m.announce, &m.config_off, &m.config_on, &m.withdraw]
                             .iter()
-                            .zip(&m.withdraw.cpu)
-                            .map(|(a, w)| format!("{a:.2}+{w:.2}"))
+                            .map(|p| p
+                                .cpu
+                                .iter()
+                                .map(|c| format!("{c:.2}"))
+                                .collect::<Vec<_>>()
+                                .join("+"))
                             .collect::<Vec<_>>()
-                            .join(" / "),
+                            .join(", "),
                         m.updates,
                         m.resets,
                         m.load,
