@@ -76,13 +76,13 @@ pub async fn run(
     let caches = watch::start(&ctx.client, &ctx.namespace, &ctx.node_name, &tx);
     let status_cache = caches.statuses.store.clone();
     let mut engine = Engine::new(caches, &ctx.namespace, &ctx.node_name, ctx.options.clone());
-    let publisher = Publisher::new(
+    let publisher = status::EventSender::new(Publisher::new(
         ctx.client.clone(),
         Reporter {
             controller: status::COMPONENT.into(),
             instance: ctx.pod_name.clone().or_else(|| Some(ctx.node_name.clone())),
         },
-    );
+    ));
     let owner = owner_reference(&ctx).await;
     let mut statuses = StatusWriter::new(
         ctx.client.clone(),
@@ -150,7 +150,7 @@ async fn apply(
     ctx: &mut Context,
     bgp: &bgp::Speaker,
     engine: &mut Engine,
-    publisher: &Publisher,
+    publisher: &status::EventSender,
     statuses: &mut StatusWriter,
     sessions: &mut Sessions,
     plan: Plan,

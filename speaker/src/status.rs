@@ -11,7 +11,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
+
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
@@ -260,9 +262,45 @@ fn forget_created(target: &Target, key: &str) {
         .remove(key);
 }
 
+/// How many `nodeAssigned` Events are published at once. A configuration change can make a
+/// thousand Services announced in one pass; unbounded, each publish was a request of its
+/// own at the same moment, each on a new connection with its TLS buffers (the speaker's RSS
+/// doubled, to 65 MiB, for 1,000 Services: `bench/RESULTS.md`).
+pub const EVENT_CONCURRENCY: usize = 16;
+
+/// Publishes the speaker's Events, at most [`EVENT_CONCURRENCY`] at a time.
+#[derive(Clone)]
+pub struct EventSender {
+    publisher: Publisher,
+    slots: Arc<Semaphore>,
+}
+
+impl EventSender {
+    /// A sender through `publisher`.
+    pub fn new(publisher: Publisher) -> Self {
+        EventSender {
+            publisher,
+            slots: Arc::new(Semaphore::new(EVENT_CONCURRENCY)),
+        }
+    }
+
+    /// Publishes `event` on `regarding` in the background, once a slot is free; a failure
+    /// is logged with `key`.
+    fn send(&self, event: Event, regarding: ObjectReference, key: String) {
+        let sender = self.clone();
+        tokio::spawn(async move {
+            // The semaphore is never closed; without a permit the Event is still published.
+            let _permit = sender.slots.acquire().await.ok();
+            if let Err(err) = sender.publisher.publish(&event, &regarding).await {
+                tracing::warn!(service = key.as_str(), error = %err, "failed to publish the nodeAssigned event");
+            }
+        });
+    }
+}
+
 /// Publishes the `nodeAssigned` Event on the Service `key` (with its `uid`), in the
 /// background; a failure is logged.
-pub fn publish_node_assigned(events: &Publisher, key: &str, uid: Option<String>, node: &str) {
+pub fn publish_node_assigned(events: &EventSender, key: &str, uid: Option<String>, node: &str) {
     let (namespace, name) = key.split_once('/').unwrap_or(("", key));
     let reference = ObjectReference {
         api_version: Some("v1".into()),
@@ -279,17 +317,15 @@ pub fn publish_node_assigned(events: &Publisher, key: &str, uid: Option<String>,
         action: "Announce".into(),
         secondary: None,
     };
-    let events = events.clone();
-    let key = key.to_owned();
-    tokio::spawn(async move {
-        if let Err(err) = events.publish(&event, &reference).await {
-            tracing::warn!(service = key.as_str(), error = %err, "failed to publish the nodeAssigned event");
-        }
-    });
+    events.send(event, reference, key.to_owned());
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
     use super::*;
 
     #[test]
@@ -298,5 +334,93 @@ mod tests {
             node_assigned_note("kube-node-1"),
             r#"announcing from node "kube-node-1" with protocol "bgp""#
         );
+    }
+
+    /// Requests in flight now and at most, at a stand-in apiserver.
+    #[derive(Default)]
+    struct InFlight {
+        now: AtomicUsize,
+        most: AtomicUsize,
+        done: AtomicUsize,
+    }
+
+    /// Answers every request (one per connection) with an Event after a pause, counting
+    /// how many are in flight at once.
+    async fn slow_apiserver(listener: tokio::net::TcpListener, seen: Arc<InFlight>) {
+        while let Ok((stream, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut stream = BufReader::new(stream);
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if stream.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let lower = line.to_ascii_lowercase();
+                    if let Some(v) = lower.strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = stream.read_exact(&mut body).await;
+                let now = seen.now.fetch_add(1, Ordering::SeqCst) + 1;
+                seen.most.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                seen.now.fetch_sub(1, Ordering::SeqCst);
+                let event =
+                    r#"{"apiVersion":"events.k8s.io/v1","kind":"Event","metadata":{"name":"e"}}"#;
+                let response = format!(
+                    "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{event}",
+                    event.len()
+                );
+                let _ = stream.get_mut().write_all(response.as_bytes()).await;
+                seen.done.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+    }
+
+    #[tokio::test]
+    async fn a_burst_of_announcements_publishes_at_most_sixteen_events_at_once() {
+        let Ok(listener) = tokio::net::TcpListener::bind("127.0.0.1:0").await else {
+            panic!("cannot listen on loopback");
+        };
+        let Ok(address) = listener.local_addr() else {
+            panic!("no local address");
+        };
+        let seen = Arc::new(InFlight::default());
+        tokio::spawn(slow_apiserver(listener, seen.clone()));
+        let Ok(url) = format!("http://{address}").parse() else {
+            panic!("bad URL");
+        };
+        let Ok(client) = Client::try_from(kube::Config::new(url)) else {
+            panic!("no client");
+        };
+        let reporter = kube::runtime::events::Reporter {
+            controller: COMPONENT.into(),
+            instance: Some("speaker-0".into()),
+        };
+        let events = EventSender::new(Publisher::new(client, reporter));
+        let services = 100;
+        for i in 0..services {
+            publish_node_assigned(&events, &format!("default/svc-{i}"), None, "kube-node-1");
+        }
+        for _ in 0..500 {
+            if seen.done.load(Ordering::SeqCst) == services {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            seen.done.load(Ordering::SeqCst),
+            services,
+            "every Event published"
+        );
+        let most = seen.most.load(Ordering::SeqCst);
+        assert!(most <= EVENT_CONCURRENCY, "{most} Events in flight at once");
+        assert!(most > 1, "Events are published concurrently");
     }
 }
