@@ -33,6 +33,9 @@ const HEALTH_PORT: u16 = 17472;
 /// Whose speaker runs on the nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Contender {
+    /// No speaker: how fast the apiserver takes the workload's writes alone, the ceiling of
+    /// the others (the speakers add writes of their own: ServiceBGPStatus objects, Events).
+    Apiserver,
     /// ferrolb's speaker.
     Ours,
     /// MetalLB v0.16.2's speaker in native BGP mode.
@@ -41,11 +44,12 @@ pub enum Contender {
 
 impl Contender {
     /// Every contender, in the order each round runs them.
-    pub const ALL: [Contender; 2] = [Contender::Ours, Contender::Metallb];
+    pub const ALL: [Contender; 3] = [Contender::Apiserver, Contender::Ours, Contender::Metallb];
 
     /// The name on the command line.
     pub fn key(self) -> &'static str {
         match self {
+            Contender::Apiserver => "apiserver",
             Contender::Ours => "ours",
             Contender::Metallb => "metallb",
         }
@@ -54,6 +58,7 @@ impl Contender {
     /// The name in tables.
     pub fn title(self) -> &'static str {
         match self {
+            Contender::Apiserver => "apiserver alone (the writes, no speaker)",
             Contender::Ours => "ferrolb speaker",
             Contender::Metallb => "MetalLB v0.16.2 speaker (native BGP)",
         }
@@ -62,6 +67,11 @@ impl Contender {
     /// Parses a name given on the command line.
     pub fn parse(text: &str) -> Option<Contender> {
         Contender::ALL.into_iter().find(|c| c.key() == text)
+    }
+
+    /// Whether speakers run (all but the ceiling).
+    pub fn has_speakers(self) -> bool {
+        self != Contender::Apiserver
     }
 }
 
@@ -96,6 +106,7 @@ impl Programs {
     pub fn check(&self, contenders: &[Contender]) -> Result<()> {
         for &contender in contenders {
             match contender {
+                Contender::Apiserver => {}
                 Contender::Ours => daemon::check_program(
                     &self.ours,
                     "ferrolb's speaker",
@@ -202,7 +213,8 @@ pub async fn delete_advertisement(client: &Client) -> Result<()> {
     .map_err(write_err("deleting the BGPAdvertisement"))
 }
 
-/// Starts `contender`'s speaker for `node` in namespace `netns`, its output in `log`.
+/// Starts `contender`'s speaker for `node` in namespace `netns`, its output in `log` (none
+/// for the ceiling).
 pub fn start(
     contender: Contender,
     programs: &Programs,
@@ -210,9 +222,10 @@ pub fn start(
     node: &str,
     netns: &str,
     log: &Path,
-) -> Result<Process> {
+) -> Result<Option<Process>> {
     let mut args = Vec::new();
     let program = match contender {
+        Contender::Apiserver => return Ok(None),
         Contender::Ours => programs.ours.clone(),
         Contender::Metallb => {
             // `env` execs MetalLB's program, so the pid stays the speaker's.
@@ -228,5 +241,11 @@ pub fn start(
     ));
     args.push(format!("--node-name={node}"));
     let name = format!("{}-speaker-{node}", contender.key());
-    Ok(Process::spawn(&name, &program, &args, Some(netns), log)?)
+    Ok(Some(Process::spawn(
+        &name,
+        &program,
+        &args,
+        Some(netns),
+        log,
+    )?))
 }

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use super::contender::Contender;
-use super::run::Measurement;
+use super::run::{Measurement, Phase};
 use crate::ingest::report::{cell, median, ratio};
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -57,12 +57,12 @@ impl Row {
 
     /// Median seconds from the BGPAdvertisement's delete until nothing was announced.
     pub fn config_off(&self) -> Option<f64> {
-        self.med(|m| Some(m.config_off.seconds))
+        self.med(|m| m.config_off.as_ref().map(|p| p.seconds))
     }
 
     /// Median seconds from its create until everything was announced again.
     pub fn config_on(&self) -> Option<f64> {
-        self.med(|m| Some(m.config_on.seconds))
+        self.med(|m| m.config_on.as_ref().map(|p| p.seconds))
     }
 
     /// Median seconds until every Service was withdrawn by both speakers.
@@ -88,10 +88,15 @@ impl Row {
     /// Median CPU seconds per speaker over all four phases.
     pub fn cpu(&self) -> Option<f64> {
         self.med(|m| {
-            [&m.announce, &m.config_off, &m.config_on, &m.withdraw]
-                .iter()
-                .map(|p| mean(&p.cpu))
-                .sum()
+            [
+                Some(&m.announce),
+                m.config_off.as_ref(),
+                m.config_on.as_ref(),
+                Some(&m.withdraw),
+            ]
+            .iter()
+            .map(|p| mean(&(*p)?.cpu))
+            .sum()
         })
     }
 
@@ -100,10 +105,54 @@ impl Row {
         self.med(|m| mean(&m.updates.iter().map(|&u| u as f64).collect::<Vec<_>>()))
     }
 
-    /// Median session resets per run (both speakers).
+    /// Median session resets per run (both speakers; none without speakers).
     pub fn resets(&self) -> Option<f64> {
-        self.med(|m| Some(f64::from(m.resets)))
+        self.med(|m| (!m.updates.is_empty()).then_some(f64::from(m.resets)))
     }
+}
+
+/// A phase's seconds, `–` for a phase that did not run.
+fn seconds(phase: Option<&Phase>) -> String {
+    phase.map_or("–".to_owned(), |p| format!("{:.2}", p.seconds))
+}
+
+/// One run in a line, for the progress output.
+pub fn progress(m: &Measurement) -> String {
+    let mib: Vec<String> = m
+        .peak_rss
+        .iter()
+        .map(|b| format!("{:.1}", *b as f64 / MIB))
+        .collect();
+    let phases = [
+        Some(&m.announce),
+        m.config_off.as_ref(),
+        m.config_on.as_ref(),
+        Some(&m.withdraw),
+    ];
+    let cpu: Vec<String> = phases
+        .iter()
+        .flatten()
+        .map(|p| {
+            let each: Vec<String> = p.cpu.iter().map(|c| format!("{c:.2}")).collect();
+            each.join("+")
+        })
+        .collect();
+    format!(
+        "created → announced {} s (writes {:.2} s), advertisement off → withdrawn {} s, \
+         on → announced {} s, deleted → withdrawn {} s (deletes {:.2} s); peak RSS {} MiB, \
+         CPU {} s, UPDATEs {:?}, resets {}, load {:.1}",
+        seconds(phases[0]),
+        m.announce.writes_seconds,
+        seconds(phases[1]),
+        seconds(phases[2]),
+        seconds(phases[3]),
+        m.withdraw.writes_seconds,
+        mib.join(" / "),
+        cpu.join(", "),
+        m.updates,
+        m.resets,
+        m.load,
+    )
 }
 
 /// The Markdown table of all rows for `services` Services.
@@ -129,11 +178,11 @@ pub fn table(services: usize, rows: &[Row]) -> String {
             .iter()
             .map(|m| {
                 format!(
-                    "{:.2} / {:.2} / {:.2} / {:.2}",
-                    m.announce.seconds,
-                    m.config_off.seconds,
-                    m.config_on.seconds,
-                    m.withdraw.seconds
+                    "{} / {} / {} / {}",
+                    seconds(Some(&m.announce)),
+                    seconds(m.config_off.as_ref()),
+                    seconds(m.config_on.as_ref()),
+                    seconds(Some(&m.withdraw)),
                 )
             })
             .collect();
@@ -182,7 +231,6 @@ pub fn table(services: usize, rows: &[Row]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::announcement::run::Phase;
 
     fn run(announce: f64, withdraw: f64, rss_mib: u64, cpu: f64) -> Measurement {
         let phase = |seconds: f64| Phase {
@@ -192,8 +240,8 @@ mod tests {
         };
         Measurement {
             announce: phase(announce),
-            config_off: phase(withdraw / 2.0),
-            config_on: phase(announce / 2.0),
+            config_off: Some(phase(withdraw / 2.0)),
+            config_on: Some(phase(announce / 2.0)),
             withdraw: phase(withdraw),
             start_rss: vec![rss_mib << 19, rss_mib << 19],
             peak_rss: vec![rss_mib << 20, (rss_mib << 20) / 2],
@@ -212,6 +260,32 @@ mod tests {
         // 2 s per speaker in each of the four phases.
         assert_eq!(row.cpu(), Some(8.0));
         assert_eq!(row.updates(), Some(20.0));
+    }
+
+    #[test]
+    fn the_ceiling_row_has_no_speaker_figures() {
+        let mut row = Row::new(Contender::Apiserver);
+        let mut m = run(3.0, 1.0, 0, 0.0);
+        m.config_off = None;
+        m.config_on = None;
+        m.announce.cpu.clear();
+        m.withdraw.cpu.clear();
+        m.peak_rss.clear();
+        m.start_rss.clear();
+        m.updates.clear();
+        row.runs = vec![m];
+        assert_eq!(row.announce(), Some(3.0));
+        assert_eq!(
+            (
+                row.config_off(),
+                row.peak_rss_mib(),
+                row.cpu(),
+                row.resets()
+            ),
+            (None, None, None, None)
+        );
+        let text = table(1000, &[row]);
+        assert!(text.contains("3.00 / – / – / 1.00"), "{text}");
     }
 
     #[test]

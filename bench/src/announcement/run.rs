@@ -82,10 +82,10 @@ pub struct Measurement {
     /// Creating the Services until all were announced by both speakers.
     pub announce: Phase,
     /// Deleting the BGPAdvertisement until nothing was announced any more: the speakers'
-    /// own work for all Services at once, after one write.
-    pub config_off: Phase,
+    /// own work for all Services at once, after one write (`None` without speakers).
+    pub config_off: Option<Phase>,
     /// Creating it again until everything was announced again.
-    pub config_on: Phase,
+    pub config_on: Option<Phase>,
     /// Deleting the Services until all were withdrawn.
     pub withdraw: Phase,
     /// Each speaker's resident set when the first clock started (warm, one Service).
@@ -146,7 +146,7 @@ pub async fn measure(
             )
         });
         match spawned {
-            Ok(process) => speakers.push(process),
+            Ok(process) => speakers.extend(process),
             Err(e) => {
                 started = Err(e);
                 break;
@@ -157,6 +157,11 @@ pub async fn measure(
         Ok(()) => measure_started(&client, options, &router, &mut speakers).await,
         Err(e) => Err(e),
     };
+    if options.keep_logs.is_some() {
+        let path = cluster.data_dir().join("apiserver-requests.txt");
+        save_request_counts(&client, &path).await;
+        logs.push(path);
+    }
     for process in &mut speakers {
         process.stop(STOP_GRACE);
     }
@@ -165,6 +170,27 @@ pub async fn measure(
         daemon::keep_logs(dir, &format!("{}-{run}", contender.key()), &logs);
     }
     result
+}
+
+/// Writes the apiserver's `apiserver_request_total` lines (requests by verb, resource and
+/// code since it started) to `path`, for reading what the speakers asked of it (best
+/// effort, with `--keep-logs`).
+async fn save_request_counts(client: &Client, path: &std::path::Path) {
+    let Ok(request) = http::Request::get("/metrics").body(Vec::new()) else {
+        return;
+    };
+    match client.request_text(request).await {
+        Ok(text) => {
+            let lines: Vec<&str> = text
+                .lines()
+                .filter(|l| l.starts_with("apiserver_request_total{"))
+                .collect();
+            if let Err(err) = std::fs::write(path, lines.join("\n")) {
+                eprintln!("speaker-bench: cannot write {}: {err}", path.display());
+            }
+        }
+        Err(err) => eprintln!("speaker-bench: cannot read the apiserver's metrics: {err}"),
+    }
 }
 
 fn machine_netns(lan: &Lan, role: &str) -> Result<String> {
@@ -179,10 +205,18 @@ async fn measure_started(
     router: &CountingRouter,
     speakers: &mut [Process],
 ) -> Result<Measurement> {
-    let nodes = topology::node_addresses();
+    // Without speakers (the ceiling) only the writes are timed.
+    let with_speakers = !speakers.is_empty();
+    let nodes = if with_speakers {
+        topology::node_addresses()
+    } else {
+        Vec::new()
+    };
     let pool = options.pool;
     let (count, concurrency) = (options.services, options.concurrency);
-    warm_up(client, pool, router, speakers, &nodes).await?;
+    if with_speakers {
+        warm_up(client, pool, router, speakers, &nodes).await?;
+    }
     let pids: Vec<u32> = speakers.iter().filter_map(Process::pid).collect();
     let start_rss = pids
         .iter()
@@ -205,22 +239,29 @@ async fn measure_started(
             |p| p == all,
         )
         .await?;
-    check_table(&router.prefixes().await?, pool, count, &nodes, true)?;
-    let config_off = clock
-        .phase(
-            "everything withdrawn after the BGPAdvertisement's delete",
-            contender::delete_advertisement(client),
-            |p| p == 0,
-        )
-        .await?;
-    let config_on = clock
-        .phase(
-            "everything announced again after the BGPAdvertisement's create",
-            contender::create_advertisement(client),
-            |p| p == all,
-        )
-        .await?;
-    check_table(&router.prefixes().await?, pool, count, &nodes, true)?;
+    let (mut config_off, mut config_on) = (None, None);
+    if with_speakers {
+        check_table(&router.prefixes().await?, pool, count, &nodes, true)?;
+        config_off = Some(
+            clock
+                .phase(
+                    "everything withdrawn after the BGPAdvertisement's delete",
+                    contender::delete_advertisement(client),
+                    |p| p == 0,
+                )
+                .await?,
+        );
+        config_on = Some(
+            clock
+                .phase(
+                    "everything announced again after the BGPAdvertisement's create",
+                    contender::create_advertisement(client),
+                    |p| p == all,
+                )
+                .await?,
+        );
+        check_table(&router.prefixes().await?, pool, count, &nodes, true)?;
+    }
     let withdraw = clock
         .phase(
             "every Service withdrawn by both speakers",
@@ -234,7 +275,9 @@ async fn measure_started(
         .map(|&p| procstat::peak_rss(p))
         .collect::<std::result::Result<Vec<_>, _>>()?;
     let after = router.counts();
-    check_table(&router.prefixes().await?, pool, count, &nodes, false)?;
+    if with_speakers {
+        check_table(&router.prefixes().await?, pool, count, &nodes, false)?;
+    }
     Ok(Measurement {
         announce,
         config_off,
@@ -279,6 +322,14 @@ impl Clock<'_> {
             writes.await?;
             Ok::<_, BenchError>(Instant::now())
         };
+        if self.speakers.is_empty() {
+            let written = writes.await?.duration_since(start).as_secs_f64();
+            return Ok(Phase {
+                seconds: written,
+                writes_seconds: written,
+                cpu: Vec::new(),
+            });
+        }
         let complete = wait_counts(self.router, self.speakers, nodes, self.timeout, what, |c| {
             nodes.iter().all(|&n| done(c.peer(n).prefixes))
         });
