@@ -11,10 +11,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
-
 use std::time::Duration;
-use tokio::sync::Semaphore;
 
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
@@ -25,6 +24,7 @@ use lb_config::crd::service_bgp_status::{MetalLBServiceBGPStatus, ServiceBGPStat
 use lb_daemon::events::Publisher;
 use lb_daemon::write_queue::{BoxedWrite, WriteQueue};
 use serde_json::json;
+use tokio::sync::mpsc;
 
 /// The label naming the node of a ServiceBGPStatus.
 pub const LABEL_NODE: &str = "metallb.io/node";
@@ -265,36 +265,43 @@ fn forget_created(target: &Target, key: &str) {
 /// How many `nodeAssigned` Events are published at once. A configuration change can make a
 /// thousand Services announced in one pass; unbounded, each publish was a request of its
 /// own at the same moment, each on a new connection with its TLS buffers (the speaker's RSS
-/// doubled, to 65 MiB, for 1,000 Services: `bench/RESULTS.md`).
+/// doubled, to 65 MiB, for 1,000 Services: `bench/RESULTS.md`). Waiting Events are queued
+/// as data (a few hundred bytes each), not as a thousand spawned request futures (~3.6 KB
+/// each).
 pub const EVENT_CONCURRENCY: usize = 16;
 
-/// Publishes the speaker's Events, at most [`EVENT_CONCURRENCY`] at a time.
+/// An Event waiting to be published: what, on which object, for which Service (logs).
+type QueuedEvent = (Event, ObjectReference, String);
+
+/// Publishes the speaker's Events in the background, started in the order sent, at most
+/// [`EVENT_CONCURRENCY`] at a time; a failure is logged.
 #[derive(Clone)]
 pub struct EventSender {
-    publisher: Publisher,
-    slots: Arc<Semaphore>,
+    queue: mpsc::UnboundedSender<QueuedEvent>,
 }
 
 impl EventSender {
-    /// A sender through `publisher`.
+    /// A sender through `publisher`; its task runs until every sender is dropped.
     pub fn new(publisher: Publisher) -> Self {
-        EventSender {
-            publisher,
-            slots: Arc::new(Semaphore::new(EVENT_CONCURRENCY)),
-        }
+        let (queue, mut waiting) = mpsc::unbounded_channel::<QueuedEvent>();
+        let queued = futures::stream::poll_fn(move |cx| waiting.poll_recv(cx));
+        tokio::spawn(queued.for_each_concurrent(
+            EVENT_CONCURRENCY,
+            move |(event, regarding, key)| {
+                let publisher = publisher.clone();
+                async move {
+                    if let Err(err) = publisher.publish(&event, &regarding).await {
+                        tracing::warn!(service = key.as_str(), error = %err, "failed to publish the nodeAssigned event");
+                    }
+                }
+            },
+        ));
+        EventSender { queue }
     }
 
-    /// Publishes `event` on `regarding` in the background, once a slot is free; a failure
-    /// is logged with `key`.
     fn send(&self, event: Event, regarding: ObjectReference, key: String) {
-        let sender = self.clone();
-        tokio::spawn(async move {
-            // The semaphore is never closed; without a permit the Event is still published.
-            let _permit = sender.slots.acquire().await.ok();
-            if let Err(err) = sender.publisher.publish(&event, &regarding).await {
-                tracing::warn!(service = key.as_str(), error = %err, "failed to publish the nodeAssigned event");
-            }
-        });
+        // The task ends only when every sender is gone, so this cannot fail while `self` lives.
+        let _ = self.queue.send((event, regarding, key));
     }
 }
 
