@@ -17,11 +17,11 @@ use lb_daemon::k8s_metrics::K8sClientMetrics;
 use tokio::sync::mpsc;
 
 use crate::engine::{ConfigState, Engine, Output};
-use crate::events::Publisher;
 use crate::metrics::AllocatorMetrics;
 use crate::status;
 use crate::watch;
 use crate::writer::ServiceWriter;
+use lb_daemon::events::Publisher;
 
 /// MetalLB's reporting component for the controller's Events.
 pub const COMPONENT: &str = "metallb-controller";

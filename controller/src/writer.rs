@@ -18,8 +18,8 @@ use tokio::sync::mpsc;
 
 use crate::allocator::ServiceKey;
 use crate::engine::ServiceWrite;
-use crate::events::Publisher;
 use crate::service::EventType;
+use lb_daemon::events::Publisher;
 
 /// How many Service writes may be in flight at once.
 const CONCURRENCY: usize = 32;

@@ -4,11 +4,11 @@
 
 mod support;
 
-use controller::events::Publisher;
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::api::events::v1::Event as K8sEvent;
 use kube::api::{Api, ListParams};
 use kube::runtime::events::{Event, EventType, Reporter};
+use lb_daemon::events::Publisher;
 use serde_json::json;
 use support::Lab;
 

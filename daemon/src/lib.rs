@@ -13,6 +13,8 @@
 //!   parsed into one `lb_config::Config`;
 //! - [`config_state`]: whether that configuration is in force, as log, metrics and
 //!   ConfigurationState;
+//! - [`events`]: Kubernetes Events with kube's `Recorder` fields and series, remembering
+//!   only a bounded number of recent ones (the controller's and the speaker's);
 //! - [`signals`]: SIGTERM and SIGINT as one future;
 //! - [`write_queue`]: per-object writes, concurrent across objects, in order per object.
 //!
@@ -74,6 +76,7 @@
 pub mod args;
 pub mod client;
 pub mod config_state;
+pub mod events;
 pub mod http;
 pub mod k8s_metrics;
 pub mod logging;

@@ -18,10 +18,11 @@ use std::time::Duration;
 use bgp::{Advertisement, OriginAttributes, SessionState};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::events::Reporter;
 use kube::{Api, Client};
 use lb_config::Community;
 use lb_daemon::config_state::{self, ConfigStateObject};
+use lb_daemon::events::Publisher;
 use lb_daemon::http::Condition;
 use lb_daemon::k8s_metrics::K8sClientMetrics;
 use tokio::sync::mpsc;
@@ -78,13 +79,13 @@ pub async fn run(
     let caches = watch::start(&ctx.client, &ctx.namespace, &ctx.node_name, &tx);
     let status_cache = caches.statuses.store.clone();
     let mut engine = Engine::new(caches, &ctx.namespace, &ctx.node_name, ctx.options.clone());
-    let recorder = Recorder::new(
+    let publisher = status::EventSender::new(Publisher::new(
         ctx.client.clone(),
         Reporter {
             controller: status::COMPONENT.into(),
             instance: ctx.pod_name.clone().or_else(|| Some(ctx.node_name.clone())),
         },
-    );
+    ));
     let owner = owner_reference(&ctx).await;
     let mut statuses = StatusWriter::new(
         ctx.client.clone(),
@@ -113,7 +114,7 @@ pub async fn run(
             () = sleep_until(deadline), if deadline.is_some() => {
                 deadline = None;
                 let plan = engine.pass(&std::mem::take(&mut dirty));
-                apply(&mut ctx, &bgp, &mut engine, &recorder, &mut statuses, &mut sessions, plan).await;
+                apply(&mut ctx, &bgp, &mut engine, &publisher, &mut statuses, &mut sessions, plan).await;
                 if engine.ready() {
                     ctx.ready.met();
                 }
@@ -163,7 +164,7 @@ async fn apply(
     ctx: &mut Context,
     bgp: &bgp::Speaker,
     engine: &mut Engine,
-    recorder: &Recorder,
+    publisher: &status::EventSender,
     statuses: &mut StatusWriter,
     sessions: &mut Sessions,
     plan: Plan,
@@ -229,7 +230,7 @@ async fn apply(
                 for ip in ips {
                     ctx.metrics.announced(&key, &ctx.node_name, ip);
                 }
-                status::publish_node_assigned(recorder, &key, uid, &ctx.node_name);
+                status::publish_node_assigned(publisher, &key, uid, &ctx.node_name);
             }
             Transition::Withdrawn { key, ips } => {
                 for ip in ips {

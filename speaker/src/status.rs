@@ -13,15 +13,18 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
-use kube::runtime::events::{Event, EventType, Recorder};
+use kube::runtime::events::{Event, EventType};
 use kube::runtime::reflector::Store;
 use kube::{Api, Client};
 use lb_config::crd::service_bgp_status::{MetalLBServiceBGPStatus, ServiceBGPStatus};
+use lb_daemon::events::Publisher;
 use lb_daemon::write_queue::{BoxedWrite, WriteQueue};
 use serde_json::json;
+use tokio::sync::mpsc;
 
 /// The label naming the node of a ServiceBGPStatus.
 pub const LABEL_NODE: &str = "metallb.io/node";
@@ -259,9 +262,52 @@ fn forget_created(target: &Target, key: &str) {
         .remove(key);
 }
 
+/// How many `nodeAssigned` Events are published at once. A configuration change can make a
+/// thousand Services announced in one pass; unbounded, each publish was a request of its
+/// own at the same moment, each on a new connection with its TLS buffers (the speaker's RSS
+/// doubled, to 65 MiB, for 1,000 Services: `bench/RESULTS.md`). Waiting Events are queued
+/// as data (a few hundred bytes each), not as a thousand spawned request futures (~3.6 KB
+/// each).
+pub const EVENT_CONCURRENCY: usize = 16;
+
+/// An Event waiting to be published: what, on which object, for which Service (logs).
+type QueuedEvent = (Event, ObjectReference, String);
+
+/// Publishes the speaker's Events in the background, started in the order sent, at most
+/// [`EVENT_CONCURRENCY`] at a time; a failure is logged.
+#[derive(Clone)]
+pub struct EventSender {
+    queue: mpsc::UnboundedSender<QueuedEvent>,
+}
+
+impl EventSender {
+    /// A sender through `publisher`; its task runs until every sender is dropped.
+    pub fn new(publisher: Publisher) -> Self {
+        let (queue, mut waiting) = mpsc::unbounded_channel::<QueuedEvent>();
+        let queued = futures::stream::poll_fn(move |cx| waiting.poll_recv(cx));
+        tokio::spawn(queued.for_each_concurrent(
+            EVENT_CONCURRENCY,
+            move |(event, regarding, key)| {
+                let publisher = publisher.clone();
+                async move {
+                    if let Err(err) = publisher.publish(&event, &regarding).await {
+                        tracing::warn!(service = key.as_str(), error = %err, "failed to publish the nodeAssigned event");
+                    }
+                }
+            },
+        ));
+        EventSender { queue }
+    }
+
+    fn send(&self, event: Event, regarding: ObjectReference, key: String) {
+        // The task ends only when every sender is gone, so this cannot fail while `self` lives.
+        let _ = self.queue.send((event, regarding, key));
+    }
+}
+
 /// Publishes the `nodeAssigned` Event on the Service `key` (with its `uid`), in the
 /// background; a failure is logged.
-pub fn publish_node_assigned(recorder: &Recorder, key: &str, uid: Option<String>, node: &str) {
+pub fn publish_node_assigned(events: &EventSender, key: &str, uid: Option<String>, node: &str) {
     let (namespace, name) = key.split_once('/').unwrap_or(("", key));
     let reference = ObjectReference {
         api_version: Some("v1".into()),
@@ -278,17 +324,15 @@ pub fn publish_node_assigned(recorder: &Recorder, key: &str, uid: Option<String>
         action: "Announce".into(),
         secondary: None,
     };
-    let recorder = recorder.clone();
-    let key = key.to_owned();
-    tokio::spawn(async move {
-        if let Err(err) = recorder.publish(&event, &reference).await {
-            tracing::warn!(service = key.as_str(), error = %err, "failed to publish the nodeAssigned event");
-        }
-    });
+    events.send(event, reference, key.to_owned());
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
     use super::*;
 
     #[test]
@@ -297,5 +341,93 @@ mod tests {
             node_assigned_note("kube-node-1"),
             r#"announcing from node "kube-node-1" with protocol "bgp""#
         );
+    }
+
+    /// Requests in flight now and at most, at a stand-in apiserver.
+    #[derive(Default)]
+    struct InFlight {
+        now: AtomicUsize,
+        most: AtomicUsize,
+        done: AtomicUsize,
+    }
+
+    /// Answers every request (one per connection) with an Event after a pause, counting
+    /// how many are in flight at once.
+    async fn slow_apiserver(listener: tokio::net::TcpListener, seen: Arc<InFlight>) {
+        while let Ok((stream, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut stream = BufReader::new(stream);
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if stream.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let lower = line.to_ascii_lowercase();
+                    if let Some(v) = lower.strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = stream.read_exact(&mut body).await;
+                let now = seen.now.fetch_add(1, Ordering::SeqCst) + 1;
+                seen.most.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                seen.now.fetch_sub(1, Ordering::SeqCst);
+                let event =
+                    r#"{"apiVersion":"events.k8s.io/v1","kind":"Event","metadata":{"name":"e"}}"#;
+                let response = format!(
+                    "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{event}",
+                    event.len()
+                );
+                let _ = stream.get_mut().write_all(response.as_bytes()).await;
+                seen.done.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+    }
+
+    #[tokio::test]
+    async fn a_burst_of_announcements_publishes_at_most_sixteen_events_at_once() {
+        let Ok(listener) = tokio::net::TcpListener::bind("127.0.0.1:0").await else {
+            panic!("cannot listen on loopback");
+        };
+        let Ok(address) = listener.local_addr() else {
+            panic!("no local address");
+        };
+        let seen = Arc::new(InFlight::default());
+        tokio::spawn(slow_apiserver(listener, seen.clone()));
+        let Ok(url) = format!("http://{address}").parse() else {
+            panic!("bad URL");
+        };
+        let Ok(client) = Client::try_from(kube::Config::new(url)) else {
+            panic!("no client");
+        };
+        let reporter = kube::runtime::events::Reporter {
+            controller: COMPONENT.into(),
+            instance: Some("speaker-0".into()),
+        };
+        let events = EventSender::new(Publisher::new(client, reporter));
+        let services = 100;
+        for i in 0..services {
+            publish_node_assigned(&events, &format!("default/svc-{i}"), None, "kube-node-1");
+        }
+        for _ in 0..500 {
+            if seen.done.load(Ordering::SeqCst) == services {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(
+            seen.done.load(Ordering::SeqCst),
+            services,
+            "every Event published"
+        );
+        let most = seen.most.load(Ordering::SeqCst);
+        assert!(most <= EVENT_CONCURRENCY, "{most} Events in flight at once");
+        assert!(most > 1, "Events are published concurrently");
     }
 }

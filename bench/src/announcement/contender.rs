@@ -33,6 +33,9 @@ const HEALTH_PORT: u16 = 17472;
 /// Whose speaker runs on the nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Contender {
+    /// No speaker: how fast the apiserver takes the workload's writes alone, the ceiling of
+    /// the others (the speakers add writes of their own: ServiceBGPStatus objects, Events).
+    Apiserver,
     /// ferrolb's speaker.
     Ours,
     /// MetalLB v0.16.2's speaker in native BGP mode.
@@ -41,11 +44,12 @@ pub enum Contender {
 
 impl Contender {
     /// Every contender, in the order each round runs them.
-    pub const ALL: [Contender; 2] = [Contender::Ours, Contender::Metallb];
+    pub const ALL: [Contender; 3] = [Contender::Apiserver, Contender::Ours, Contender::Metallb];
 
     /// The name on the command line.
     pub fn key(self) -> &'static str {
         match self {
+            Contender::Apiserver => "apiserver",
             Contender::Ours => "ours",
             Contender::Metallb => "metallb",
         }
@@ -54,6 +58,7 @@ impl Contender {
     /// The name in tables.
     pub fn title(self) -> &'static str {
         match self {
+            Contender::Apiserver => "apiserver alone (the writes, no speaker)",
             Contender::Ours => "ferrolb speaker",
             Contender::Metallb => "MetalLB v0.16.2 speaker (native BGP)",
         }
@@ -62,6 +67,11 @@ impl Contender {
     /// Parses a name given on the command line.
     pub fn parse(text: &str) -> Option<Contender> {
         Contender::ALL.into_iter().find(|c| c.key() == text)
+    }
+
+    /// Whether speakers run (all but the ceiling).
+    pub fn has_speakers(self) -> bool {
+        self != Contender::Apiserver
     }
 }
 
@@ -96,6 +106,7 @@ impl Programs {
     pub fn check(&self, contenders: &[Contender]) -> Result<()> {
         for &contender in contenders {
             match contender {
+                Contender::Apiserver => {}
                 Contender::Ours => daemon::check_program(
                     &self.ours,
                     "ferrolb's speaker",
@@ -166,6 +177,16 @@ pub async fn configure(
         }),
     )
     .await?;
+    create_advertisement(client).await?;
+    create_default_service_account(client).await?;
+    for (node, _) in NODES {
+        create_own_pod(client, &pod_name(node), "speaker", Some(node)).await?;
+    }
+    Ok(())
+}
+
+/// Creates the `BGPAdvertisement` of the pool (to every peer, no selectors).
+pub async fn create_advertisement(client: &Client) -> Result<()> {
     create_metallb_object(
         client,
         "the BGPAdvertisement",
@@ -176,15 +197,24 @@ pub async fn configure(
             "spec": {"ipAddressPools": [POOL_NAME]},
         }),
     )
-    .await?;
-    create_default_service_account(client).await?;
-    for (node, _) in NODES {
-        create_own_pod(client, &pod_name(node), "speaker", Some(node)).await?;
-    }
-    Ok(())
+    .await
 }
 
-/// Starts `contender`'s speaker for `node` in namespace `netns`, its output in `log`.
+/// Deletes the `BGPAdvertisement`: the pool's addresses are no longer announced anywhere.
+pub async fn delete_advertisement(client: &Client) -> Result<()> {
+    lab::objects::delete_cr(
+        client,
+        METALLB_NAMESPACE,
+        "v1beta1",
+        "BGPAdvertisement",
+        POOL_NAME,
+    )
+    .await
+    .map_err(write_err("deleting the BGPAdvertisement"))
+}
+
+/// Starts `contender`'s speaker for `node` in namespace `netns`, its output in `log` (none
+/// for the ceiling).
 pub fn start(
     contender: Contender,
     programs: &Programs,
@@ -192,9 +222,10 @@ pub fn start(
     node: &str,
     netns: &str,
     log: &Path,
-) -> Result<Process> {
+) -> Result<Option<Process>> {
     let mut args = Vec::new();
     let program = match contender {
+        Contender::Apiserver => return Ok(None),
         Contender::Ours => programs.ours.clone(),
         Contender::Metallb => {
             // `env` execs MetalLB's program, so the pid stays the speaker's.
@@ -210,5 +241,11 @@ pub fn start(
     ));
     args.push(format!("--node-name={node}"));
     let name = format!("{}-speaker-{node}", contender.key());
-    Ok(Process::spawn(&name, &program, &args, Some(netns), log)?)
+    Ok(Some(Process::spawn(
+        &name,
+        &program,
+        &args,
+        Some(netns),
+        log,
+    )?))
 }

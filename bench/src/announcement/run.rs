@@ -6,8 +6,11 @@
 //! 1. **announce**: the clock starts, the workload's Services are made announceable, and
 //!    the clock stops at the moment the router holds every one of their /32s from both
 //!    speakers; the router's table is then checked prefix by prefix;
-//! 2. **withdraw**: the clock starts again, every Service is deleted, and it stops when the
-//!    router holds none of them from either speaker.
+//! 2. **configuration off**: the BGPAdvertisement is deleted — one write, so this is the
+//!    speakers' own speed — until the router holds nothing from either speaker;
+//! 3. **configuration on**: it is created again, until everything is back (checked again);
+//! 4. **withdraw**: every Service is deleted, until the router holds none of them from
+//!    either speaker.
 //!
 //! The speakers' CPU (`utime+stime` from `/proc`) is read at each clock's start and stop;
 //! their peak RSS (`VmHWM`) at the end. A speaker that exits fails the run at once; every
@@ -78,7 +81,12 @@ pub struct Phase {
 pub struct Measurement {
     /// Creating the Services until all were announced by both speakers.
     pub announce: Phase,
-    /// Deleting them until all were withdrawn.
+    /// Deleting the BGPAdvertisement until nothing was announced any more: the speakers'
+    /// own work for all Services at once, after one write (`None` without speakers).
+    pub config_off: Option<Phase>,
+    /// Creating it again until everything was announced again.
+    pub config_on: Option<Phase>,
+    /// Deleting the Services until all were withdrawn.
     pub withdraw: Phase,
     /// Each speaker's resident set when the first clock started (warm, one Service).
     pub start_rss: Vec<u64>,
@@ -138,7 +146,7 @@ pub async fn measure(
             )
         });
         match spawned {
-            Ok(process) => speakers.push(process),
+            Ok(process) => speakers.extend(process),
             Err(e) => {
                 started = Err(e);
                 break;
@@ -149,6 +157,11 @@ pub async fn measure(
         Ok(()) => measure_started(&client, options, &router, &mut speakers).await,
         Err(e) => Err(e),
     };
+    if options.keep_logs.is_some() {
+        let path = cluster.data_dir().join("apiserver-requests.txt");
+        save_request_counts(&client, &path).await;
+        logs.push(path);
+    }
     for process in &mut speakers {
         process.stop(STOP_GRACE);
     }
@@ -157,6 +170,27 @@ pub async fn measure(
         daemon::keep_logs(dir, &format!("{}-{run}", contender.key()), &logs);
     }
     result
+}
+
+/// Writes the apiserver's `apiserver_request_total` lines (requests by verb, resource and
+/// code since it started) to `path`, for reading what the speakers asked of it (best
+/// effort, with `--keep-logs`).
+async fn save_request_counts(client: &Client, path: &std::path::Path) {
+    let Ok(request) = http::Request::get("/metrics").body(Vec::new()) else {
+        return;
+    };
+    match client.request_text(request).await {
+        Ok(text) => {
+            let lines: Vec<&str> = text
+                .lines()
+                .filter(|l| l.starts_with("apiserver_request_total{"))
+                .collect();
+            if let Err(err) = std::fs::write(path, lines.join("\n")) {
+                eprintln!("speaker-bench: cannot write {}: {err}", path.display());
+            }
+        }
+        Err(err) => eprintln!("speaker-bench: cannot read the apiserver's metrics: {err}"),
+    }
 }
 
 fn machine_netns(lan: &Lan, role: &str) -> Result<String> {
@@ -171,72 +205,84 @@ async fn measure_started(
     router: &CountingRouter,
     speakers: &mut [Process],
 ) -> Result<Measurement> {
-    let nodes = topology::node_addresses();
+    // Without speakers (the ceiling) only the writes are timed.
+    let with_speakers = !speakers.is_empty();
+    let nodes = if with_speakers {
+        topology::node_addresses()
+    } else {
+        Vec::new()
+    };
     let pool = options.pool;
-    warm_up(client, pool, router, speakers, &nodes).await?;
+    let (count, concurrency) = (options.services, options.concurrency);
+    if with_speakers {
+        warm_up(client, pool, router, speakers, &nodes).await?;
+    }
     let pids: Vec<u32> = speakers.iter().filter_map(Process::pid).collect();
     let start_rss = pids
         .iter()
         .map(|&p| procstat::rss(p))
         .collect::<std::result::Result<Vec<_>, _>>()?;
     let before = router.counts();
-    let count = options.services;
-
-    // 1. Announce.
-    let cpu0 = cpu(&pids)?;
-    let start = Instant::now();
-    let writes = async {
-        workload::create_all(client, WORKLOAD_NAMESPACE, pool, count, options.concurrency).await?;
-        Ok::<_, BenchError>(Instant::now())
-    };
-    let target = count + 1;
-    let announced = wait_counts(
+    let all = count + 1;
+    let mut clock = Clock {
         router,
         speakers,
-        &nodes,
-        options.timeout,
-        "every Service announced by both speakers",
-        |c| nodes.iter().all(|&n| c.peer(n).prefixes == target),
-    );
-    let (written, announced) = tokio::try_join!(writes, announced)?;
-    let cpu1 = cpu(&pids)?;
-    let announce = Phase {
-        seconds: announced.duration_since(start).as_secs_f64(),
-        writes_seconds: written.duration_since(start).as_secs_f64(),
-        cpu: cpu1.iter().zip(&cpu0).map(|(a, b)| a - b).collect(),
+        nodes: &nodes,
+        pids: &pids,
+        timeout: options.timeout,
     };
-    check_table(&router.prefixes().await?, pool, count, &nodes, true)?;
 
-    // 2. Withdraw.
-    let start = Instant::now();
-    let deletes = async {
-        workload::delete_all(client, WORKLOAD_NAMESPACE, count, options.concurrency).await?;
-        Ok::<_, BenchError>(Instant::now())
-    };
-    let withdrawn = wait_counts(
-        router,
-        speakers,
-        &nodes,
-        options.timeout,
-        "every Service withdrawn by both speakers",
-        // A session reset also takes the warm-up prefix away until it comes back.
-        |c| nodes.iter().all(|&n| c.peer(n).prefixes <= 1),
-    );
-    let (deleted, withdrawn) = tokio::try_join!(deletes, withdrawn)?;
-    let cpu2 = cpu(&pids)?;
+    let announce = clock
+        .phase(
+            "every Service announced by both speakers",
+            workload::create_all(client, WORKLOAD_NAMESPACE, pool, count, concurrency),
+            |p| p == all,
+        )
+        .await?;
+    let (mut config_off, mut config_on) = (None, None);
+    if with_speakers {
+        check_table(&router.prefixes().await?, pool, count, &nodes, true)?;
+        config_off = Some(
+            clock
+                .phase(
+                    "everything withdrawn after the BGPAdvertisement's delete",
+                    contender::delete_advertisement(client),
+                    |p| p == 0,
+                )
+                .await?,
+        );
+        config_on = Some(
+            clock
+                .phase(
+                    "everything announced again after the BGPAdvertisement's create",
+                    contender::create_advertisement(client),
+                    |p| p == all,
+                )
+                .await?,
+        );
+        check_table(&router.prefixes().await?, pool, count, &nodes, true)?;
+    }
+    let withdraw = clock
+        .phase(
+            "every Service withdrawn by both speakers",
+            workload::delete_all(client, WORKLOAD_NAMESPACE, count, concurrency),
+            // A session reset also takes the warm-up prefix away until it comes back.
+            |p| p <= 1,
+        )
+        .await?;
     let peak_rss = pids
         .iter()
         .map(|&p| procstat::peak_rss(p))
         .collect::<std::result::Result<Vec<_>, _>>()?;
     let after = router.counts();
-    check_table(&router.prefixes().await?, pool, count, &nodes, false)?;
+    if with_speakers {
+        check_table(&router.prefixes().await?, pool, count, &nodes, false)?;
+    }
     Ok(Measurement {
         announce,
-        withdraw: Phase {
-            seconds: withdrawn.duration_since(start).as_secs_f64(),
-            writes_seconds: deleted.duration_since(start).as_secs_f64(),
-            cpu: cpu2.iter().zip(&cpu1).map(|(a, b)| a - b).collect(),
-        },
+        config_off,
+        config_on,
+        withdraw,
         start_rss,
         peak_rss,
         updates: nodes
@@ -251,6 +297,53 @@ async fn measure_started(
     })
 }
 
+/// What every clocked phase watches.
+struct Clock<'a> {
+    router: &'a CountingRouter,
+    speakers: &'a mut [Process],
+    nodes: &'a [IpAddr],
+    pids: &'a [u32],
+    timeout: Duration,
+}
+
+impl Clock<'_> {
+    /// Starts the clock, runs `writes` and waits until the router holds, from every node, a
+    /// number of prefixes that `done` accepts; the speakers' CPU is read at both ends.
+    async fn phase(
+        &mut self,
+        what: &str,
+        writes: impl std::future::Future<Output = Result<()>>,
+        done: impl Fn(usize) -> bool,
+    ) -> Result<Phase> {
+        let nodes = self.nodes;
+        let cpu0 = cpu(self.pids)?;
+        let start = Instant::now();
+        let writes = async {
+            writes.await?;
+            Ok::<_, BenchError>(Instant::now())
+        };
+        if self.speakers.is_empty() {
+            let written = writes.await?.duration_since(start).as_secs_f64();
+            return Ok(Phase {
+                seconds: written,
+                writes_seconds: written,
+                cpu: Vec::new(),
+            });
+        }
+        let complete = wait_counts(self.router, self.speakers, nodes, self.timeout, what, |c| {
+            nodes.iter().all(|&n| done(c.peer(n).prefixes))
+        });
+        let (written, complete) = tokio::try_join!(writes, complete)?;
+        let cpu1 = cpu(self.pids)?;
+        Ok(Phase {
+            seconds: complete.duration_since(start).as_secs_f64(),
+            writes_seconds: written.duration_since(start).as_secs_f64(),
+            cpu: cpu1.iter().zip(&cpu0).map(|(a, b)| a - b).collect(),
+        })
+    }
+}
+
+/// Each process's CPU seconds so far.
 fn cpu(pids: &[u32]) -> Result<Vec<f64>> {
     Ok(pids
         .iter()

@@ -32,8 +32,8 @@ struct Args {
     /// Runs per contender (interleaved); the table shows medians.
     #[arg(long, default_value_t = 3)]
     runs: usize,
-    /// Contenders, comma separated: ours, metallb.
-    #[arg(long, value_delimiter = ',', default_value = "ours,metallb")]
+    /// Contenders, comma separated: apiserver (no speaker: the writes alone), ours, metallb.
+    #[arg(long, value_delimiter = ',', default_value = "apiserver,ours,metallb")]
     contenders: Vec<String>,
     /// Services whose writes are in flight at once.
     #[arg(long, default_value_t = 64)]
@@ -114,7 +114,9 @@ fn prepare(args: &Args) -> Result<(Options, Vec<Contender>)> {
     let mut contenders = Vec::new();
     for name in &args.contenders {
         let contender = Contender::parse(name.trim()).ok_or_else(|| {
-            BenchError::WrongResult(format!("unknown contender {name:?} (ours, metallb)"))
+            BenchError::WrongResult(format!(
+                "unknown contender {name:?} (apiserver, ours, metallb)"
+            ))
         })?;
         if !contenders.contains(&contender) {
             contenders.push(contender);
@@ -156,28 +158,7 @@ async fn run(args: &Args, lan: &Lan, options: &Options, contenders: &[Contender]
             );
             match run::measure(lan, contender, options, run_index).await {
                 Ok(m) => {
-                    eprintln!(
-                        "  announced after {:.2} s (writes {:.2} s), withdrawn after {:.2} s (deletes {:.2} s), peak RSS {} MiB, CPU {} s, UPDATEs {:?}, resets {}, load {:.1}",
-                        m.announce.seconds,
-                        m.announce.writes_seconds,
-                        m.withdraw.seconds,
-                        m.withdraw.writes_seconds,
-                        m.peak_rss
-                            .iter()
-                            .map(|b| format!("{:.1}", *b as f64 / 1048576.0))
-                            .collect::<Vec<_>>()
-                            .join(" / "),
-                        m.announce
-                            .cpu
-                            .iter()
-                            .zip(&m.withdraw.cpu)
-                            .map(|(a, w)| format!("{a:.2}+{w:.2}"))
-                            .collect::<Vec<_>>()
-                            .join(" / "),
-                        m.updates,
-                        m.resets,
-                        m.load,
-                    );
+                    eprintln!("  {}", report::progress(&m));
                     row.runs.push(m);
                 }
                 Err(e) => {
