@@ -20,6 +20,7 @@ use netlink_packet_route::route::{
 };
 use thiserror::Error;
 
+use crate::cli::command::Afi;
 use crate::view::{KernelRouteView, NexthopView, RouteProtocol};
 
 /// The protocol number of BGP routes in the kernel (`proto bgp` in `ip route`).
@@ -229,26 +230,32 @@ impl Fib {
 
     /// The kernel's main table, IPv4 then IPv6, local and multicast routes left out.
     pub async fn read_routes(&self) -> Result<Vec<KernelRoute>, FibError> {
-        let mut out = Vec::new();
-        for family in [AddressFamily::Inet, AddressFamily::Inet6] {
-            let mut query = RouteMessage::default();
-            query.header.address_family = family;
-            let messages: Vec<RouteMessage> = self
-                .handle
-                .route()
-                .get(query)
-                .execute()
-                .try_collect()
-                .await
-                .map_err(|e| match e {
-                    rtnetlink::Error::NetlinkError(m) if m.raw_code().abs() == libc_eperm() => {
-                        FibError::PermissionDenied
-                    }
-                    other => FibError::Netlink(other.to_string()),
-                })?;
-            out.extend(messages.iter().filter_map(parse_route));
-        }
+        let mut out = self.read_family(Afi::Ipv4).await?;
+        out.extend(self.read_family(Afi::Ipv6).await?);
         Ok(out)
+    }
+
+    /// The kernel's main table of one address family, local and multicast routes left out.
+    pub async fn read_family(&self, afi: Afi) -> Result<Vec<KernelRoute>, FibError> {
+        let mut query = RouteMessage::default();
+        query.header.address_family = match afi {
+            Afi::Ipv4 => AddressFamily::Inet,
+            Afi::Ipv6 => AddressFamily::Inet6,
+        };
+        let messages: Vec<RouteMessage> = self
+            .handle
+            .route()
+            .get(query)
+            .execute()
+            .try_collect()
+            .await
+            .map_err(|e| match e {
+                rtnetlink::Error::NetlinkError(m) if m.raw_code().abs() == libc_eperm() => {
+                    FibError::PermissionDenied
+                }
+                other => FibError::Netlink(other.to_string()),
+            })?;
+        Ok(messages.iter().filter_map(parse_route).collect())
     }
 
     /// Interface names by index, for showing routes.

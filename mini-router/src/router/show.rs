@@ -271,7 +271,7 @@ async fn ip_route(router: &Router, afi: Afi, bgp_only: bool, json: bool) -> Resu
         Some(fib) => fib,
         None => &crate::fib::Fib::connect().map_err(|e| format!("% {e}\n"))?,
     };
-    let kernel = fib.read_routes().await.map_err(|e| format!("% {e}\n"))?;
+    let kernel = fib.read_family(afi).await.map_err(|e| format!("% {e}\n"))?;
     let names: HashMap<u32, String> = fib
         .interface_names()
         .await
@@ -305,7 +305,6 @@ async fn ip_route(router: &Router, afi: Afi, bgp_only: bool, json: bool) -> Resu
             route.to_view(&names, if internal { 200 } else { 20 })
         })
         .filter(|v| !bgp_only || v.protocol == crate::view::RouteProtocol::Bgp)
-        .filter(|v| v.prefix.addr().is_ipv4() == (afi == Afi::Ipv4))
         .collect();
     Ok(if json {
         render::route::table_json(&views)
