@@ -9,18 +9,12 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use support::tutorial::{
-    NODES, NS, kernel_route, paths, router, running_pods, speaker_pods, two_paths,
+    LONG, kernel_route, paths, restart_speaker, routed_via_both, router, running_pods, two_paths,
 };
-use support::{Lab, eventually};
-
-const LONG: Duration = Duration::from_secs(120);
-
-fn manifest(name: &str) -> String {
-    format!("{}/../manifests/{name}", env!("CARGO_MANIFEST_DIR"))
-}
+use support::{Lab, eventually, manifest};
 
 /// manifests/example-crs.yaml with graceful restart enabled on its BGPPeer.
 fn crs_with_graceful_restart() -> String {
@@ -34,12 +28,6 @@ fn crs_with_graceful_restart() -> String {
         "example-crs.yaml has no BGPPeer holdTime line to extend"
     );
     with
-}
-
-/// Both next hops in the router's kernel route.
-fn routed_via_both() -> bool {
-    let route = kernel_route();
-    NODES.iter().all(|n| route.contains(&format!("via {n}")))
 }
 
 #[test]
@@ -69,32 +57,15 @@ fn a_speaker_pod_restarted_with_graceful_restart_keeps_both_paths_throughout() {
     let neighbor = router(&lab, "show ip bgp neighbors 10.192.0.4");
     assert!(neighbor.contains("Graceful Restart"), "{neighbor}");
 
-    let victim = speaker_pods(&lab)
-        .into_iter()
-        .find(|p| p["spec"]["nodeName"] == "kube-node-2")
-        .expect("the speaker of kube-node-2");
-    let name = victim["metadata"]["name"].as_str().unwrap().to_owned();
     let mut samples = 0;
     let mut short = Vec::new();
-    let mut sample = |lab: &Lab| {
+    let deleted = Instant::now();
+    restart_speaker(&lab, "kube-node-2", |lab| {
         samples += 1;
         let rows = paths(lab);
         if rows.len() != 2 || !routed_via_both() {
             short.push(format!("{rows:?} / {:?}", kernel_route()));
         }
-    };
-    let deleted = Instant::now();
-    lab.ok(&["kubectl", "delete", "pod", "-n", NS, &name], None);
-    eventually("a new speaker on kube-node-2, Running", LONG, || {
-        sample(&lab);
-        running_pods(&lab)
-            .iter()
-            .any(|(n, node)| n.starts_with("speaker-") && *n != name && node == "kube-node-2")
-            .then_some(())
-    });
-    eventually("both paths refreshed (not stale)", LONG, || {
-        sample(&lab);
-        two_paths(&lab)
     });
     eprintln!(
         "restart: {samples} samples over {:.1} s, both paths in every one",

@@ -17,14 +17,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{Lab, eventually, pids_in_state};
+use support::{Lab, eventually, manifest, pids_in_state};
 
 const NS: &str = "metallb-system";
 const LONG: Duration = Duration::from_secs(90);
-
-fn manifest(name: &str) -> String {
-    format!("{}/../manifests/{name}", env!("CARGO_MANIFEST_DIR"))
-}
 
 /// The pods of metallb-system.
 fn pods(lab: &Lab) -> Vec<Value> {

@@ -21,19 +21,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::tutorial::{
-    NODES, NS, established, kernel_route, paths, router, running_pods, speaker_pods, two_paths,
+    LONG, NODES, NS, established, kernel_route, paths, restart_speaker, routed_via_both, router,
+    running_pods, two_paths,
 };
-use support::{Lab, eventually};
-
-const LONG: Duration = Duration::from_secs(120);
+use support::{Lab, eventually, manifest};
 
 /// The tutorial's ConfigMap, which it creates from a heredoc (`cat <<EOF | kubectl create
 /// -f -`): manifests/example-config.yaml is that text.
 const TUTORIAL_CONFIG: &str = include_str!("../../manifests/example-config.yaml");
-
-fn manifest(name: &str) -> String {
-    format!("{}/../manifests/{name}", env!("CARGO_MANIFEST_DIR"))
-}
 
 /// Runs the walkthrough's steps, printing each with its duration.
 struct Steps {
@@ -311,13 +306,10 @@ fn the_tutorial_step_by_step_on_lab_up() {
             table.contains("local router ID is 10.192.0.7"),
             "{table}\n{rows:?}"
         );
-        let route = eventually("the kernel route with both next hops", LONG, || {
-            let route = kernel_route();
-            NODES
-                .iter()
-                .all(|n| route.contains(&format!("via {n}")))
-                .then_some(route)
+        eventually("the kernel route with both next hops", LONG, || {
+            routed_via_both().then_some(())
         });
+        let route = kernel_route();
         assert!(route.contains("proto bgp"), "{route}");
     });
 
@@ -351,33 +343,14 @@ fn the_tutorial_step_by_step_on_lab_up() {
     });
 
     steps.run("a speaker pod restarted: two paths again", || {
-        let victim = speaker_pods(&lab)
-            .into_iter()
-            .find(|p| p["spec"]["nodeName"] == "kube-node-2")
-            .expect("the speaker of kube-node-2");
-        let name = victim["metadata"]["name"].as_str().unwrap().to_owned();
         // Meanwhile the other node's path keeps the address routed: sampled at every poll.
         let mut unrouted = 0;
-        let mut routed = || {
-            if kernel_route().is_empty() {
-                unrouted += 1;
-            }
-        };
-        let deleted = Instant::now();
-        lab.ok(&["kubectl", "delete", "pod", "-n", NS, &name], None);
-        eventually("a new speaker on kube-node-2, Running", LONG, || {
-            routed();
-            running_pods(&lab)
-                .iter()
-                .any(|(n, node)| n.starts_with("speaker-") && *n != name && node == "kube-node-2")
-                .then_some(())
-        });
-        let running = deleted.elapsed();
-        eventually("two paths after the restart", LONG, || {
-            routed();
-            two_paths(&lab)
-        });
-        let back = deleted.elapsed();
+        let support::tutorial::Restart { running, back } =
+            restart_speaker(&lab, "kube-node-2", |_| {
+                if kernel_route().is_empty() {
+                    unrouted += 1;
+                }
+            });
         assert_eq!(unrouted, 0, "polls that found 198.51.100.0 unrouted");
         eprintln!(
             "    pod deleted → new pod Running {:.1} s → both paths {:.1} s",

@@ -10,6 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// The path of a file of the repository's `manifests/`.
+pub fn manifest(name: &str) -> String {
+    format!("{}/../manifests/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
 /// A lab brought up by the test; `lab down` when dropped.
 pub struct Lab {
     /// Its state directory (`FERROLB_LAB_DIR`).

@@ -3,10 +3,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::Lab;
+use super::{Lab, eventually};
+
+/// How long a step of the tutorial may take before the test fails.
+pub const LONG: Duration = Duration::from_secs(120);
 
 /// ferrolb's namespace.
 pub const NS: &str = "metallb-system";
@@ -120,4 +124,46 @@ pub fn running_pods(lab: &Lab) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// Both nodes as next hops of the router's kernel route to 198.51.100.0.
+pub fn routed_via_both() -> bool {
+    let route = kernel_route();
+    NODES.iter().all(|n| route.contains(&format!("via {n}")))
+}
+
+/// How a speaker pod's restart went, from its `kubectl delete pod`.
+pub struct Restart {
+    /// Until the DaemonSet's new pod on the node was Running and ready.
+    pub running: Duration,
+    /// Until `show ip bgp` had both paths again, best and multipath.
+    pub back: Duration,
+}
+
+/// Deletes the speaker pod of `node` and waits for its successor to run and for both paths
+/// to be back ([`two_paths`]), calling `sample` at every poll in between.
+pub fn restart_speaker(lab: &Lab, node: &str, mut sample: impl FnMut(&Lab)) -> Restart {
+    let victim = speaker_pods(lab)
+        .into_iter()
+        .find(|p| p["spec"]["nodeName"] == node)
+        .unwrap_or_else(|| panic!("no speaker pod on {node}"));
+    let name = victim["metadata"]["name"].as_str().unwrap().to_owned();
+    let deleted = Instant::now();
+    lab.ok(&["kubectl", "delete", "pod", "-n", NS, &name], None);
+    eventually(&format!("a new speaker on {node}, Running"), LONG, || {
+        sample(lab);
+        running_pods(lab)
+            .iter()
+            .any(|(n, on)| n.starts_with("speaker-") && *n != name && on == node)
+            .then_some(())
+    });
+    let running = deleted.elapsed();
+    eventually("two paths after the restart", LONG, || {
+        sample(lab);
+        two_paths(lab)
+    });
+    Restart {
+        running,
+        back: deleted.elapsed(),
+    }
 }
