@@ -30,7 +30,7 @@ mod omit;
 pub mod service_bgp_status;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
-    CustomResourceDefinition, JSON,
+    CustomResourceDefinition, JSON, JSONSchemaProps,
 };
 use kube_core::CustomResourceExt;
 
@@ -54,17 +54,24 @@ pub fn definitions() -> Vec<CustomResourceDefinition> {
         // The apiserver would default it the same way; MetalLB's files spell it out.
         let list_kind = format!("{}List", crd.spec.names.kind);
         crd.spec.names.list_kind = Some(list_kind);
-        if OPTIONAL_SPEC.contains(&crd.spec.names.kind.as_str()) {
-            spec_defaults_to_empty(crd);
+        let optional_spec = OPTIONAL_SPEC.contains(&crd.spec.names.kind.as_str());
+        for root in root_schemas(crd) {
+            if optional_spec {
+                spec_defaults_to_empty(root);
+            }
+            formats::normalize(root);
         }
-        let schemas = crd.spec.versions.iter_mut().filter_map(|v| {
-            v.schema
-                .as_mut()
-                .and_then(|s| s.open_api_v3_schema.as_mut())
-        });
-        schemas.for_each(formats::normalize);
     }
     crds
+}
+
+/// The root schema of each of a CRD's versions.
+fn root_schemas(crd: &mut CustomResourceDefinition) -> impl Iterator<Item = &mut JSONSchemaProps> {
+    crd.spec.versions.iter_mut().filter_map(|v| {
+        v.schema
+            .as_mut()
+            .and_then(|s| s.open_api_v3_schema.as_mut())
+    })
 }
 
 /// The kinds MetalLB's CRDs accept without a `spec` (its documentation's BGPAdvertisement and
@@ -81,20 +88,11 @@ const OPTIONAL_SPEC: &[&str] = &[
 /// Makes `spec` optional, defaulting to `{}`: the apiserver then stores (and, for objects
 /// stored without one, serves) an empty spec with its fields' defaults, so such objects read
 /// into types whose `spec` is not optional.
-fn spec_defaults_to_empty(crd: &mut CustomResourceDefinition) {
-    for version in &mut crd.spec.versions {
-        let Some(root) = version
-            .schema
-            .as_mut()
-            .and_then(|s| s.open_api_v3_schema.as_mut())
-        else {
-            continue;
-        };
-        if let Some(required) = root.required.as_mut() {
-            required.retain(|r| r != "spec");
-        }
-        if let Some(spec) = root.properties.as_mut().and_then(|p| p.get_mut("spec")) {
-            spec.default = Some(JSON(serde_json::json!({})));
-        }
+fn spec_defaults_to_empty(root: &mut JSONSchemaProps) {
+    if let Some(required) = root.required.as_mut() {
+        required.retain(|r| r != "spec");
+    }
+    if let Some(spec) = root.properties.as_mut().and_then(|p| p.get_mut("spec")) {
+        spec.default = Some(JSON(serde_json::json!({})));
     }
 }
